@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything the run and test commands need, on a bare Debian/Ubuntu machine or an
+# already-prepared one (then it takes a few seconds): system packages (when root and missing),
+# uv, the locked virtualenv in .venv/, and helm (go install) for the chart tests.
+# Called by `make run` and `make test`; safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(ffmpeg redis-server redis-tools espeak-ng sox)
+HELM_VERSION=v3.19.0
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=300 update -qq
+    apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then
+    say "installing system packages with sudo: ${missing[*]}"
+    sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  else
+    say "please install these system packages first: ${missing[*]}"; exit 1
+  fi
+fi
+
+# uv manages the Python environment; the CA bundle matters behind intercepting proxies
+export UV_SYSTEM_CERTS=1
+if ! command -v uv >/dev/null; then
+  if [ -x "$HOME/.local/bin/uv" ]; then export PATH="$HOME/.local/bin:$PATH"
+  else
+    say "installing uv"
+    python3 -m pip install --quiet --user uv==0.13.8 2>/dev/null || python3 -m pip install --quiet uv==0.13.8
+    export PATH="$HOME/.local/bin:$PATH"
+  fi
+fi
+say "syncing .venv from uv.lock"
+uv sync --all-packages --locked --quiet
+
+# helm renders the chart in the chart tests; kept in .bin/ so nothing global is touched
+if [ "${SKIP_HELM:-0}" != 1 ] && ! command -v helm >/dev/null && [ ! -x .bin/helm ]; then
+  if command -v go >/dev/null; then
+    say "installing helm $HELM_VERSION with go install (a minute or two, once)"
+    GOBIN="$PWD/.bin" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  else
+    say "go is not installed: the chart tests will fail until helm is on PATH"
+  fi
+fi
