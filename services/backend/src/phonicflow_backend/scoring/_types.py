@@ -1,0 +1,104 @@
+"""The value types the scorer hands back, its configuration and its one exception."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+#: error_type values a WordResult can carry
+ERROR_TYPES = ("substitution", "omission", "insertion", "vowel_insertion", "deletion")
+
+
+class ScoringError(ValueError):
+    """The audio or the text cannot be scored (empty, too short/long, silence, no words).
+
+    The message is written for a caller to show or log as is.
+    """
+
+
+@dataclass(frozen=True)
+class WordResult:
+    """How one target word was pronounced."""
+
+    expected: str
+    heard: str
+    score: float
+    error: str | None
+    error_type: str | None
+    expected_phones: str
+    heard_phones: str
+    start: float
+    end: float
+    tip_en: str
+    tip_pt: str
+    #: False when the word could not be scored (not in the dictionary and no spelling found)
+    scored: bool = True
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The whole utterance: an overall score and one WordResult per target word, in order."""
+
+    overall_score: float
+    words: list[WordResult]
+    aligned: bool
+
+
+@dataclass(frozen=True)
+class ErrorPattern:
+    """One entry of the error catalogue: a typical Brazilian-learner error and how to fix it."""
+
+    slug: str
+    description: str
+    error_type: str
+    tip_en: str
+    tip_pt: str
+
+
+# Defaults, documented where they are chosen (see docs/scoring.md for the reasoning).
+#: the shortest note worth scoring; shorter audio is a ScoringError
+DEFAULT_MIN_SECONDS = 0.3
+#: the longest note scored; the backend's notes are well under this (Telegram drills are short)
+DEFAULT_MAX_SECONDS = 60.0
+#: the most words scored in one utterance (grammar size grows with it)
+DEFAULT_MAX_WORDS = 60
+#: RMS (of int16 samples) below which the whole note counts as silence
+DEFAULT_SILENCE_RMS = 100.0
+#: a word scoring below this is flagged "mispronounced" even when no known pattern won
+DEFAULT_MISPRONOUNCED_BELOW = 35.0
+#: how long espeak-ng may take to spell an unknown word, seconds
+DEFAULT_ESPEAK_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class ScorerConfig:
+    """Everything the scorer can be tuned with; every default is usable as is.
+
+    ``model_dir``/``dictionary`` default to the en-us model and cmudict shipped inside the
+    pocketsphinx wheel. ``espeak_ng`` is the binary used to spell words missing from the
+    dictionary (None disables it: such words come back with ``scored=False``).
+    """
+
+    model_dir: Path | None = None
+    dictionary: Path | None = None
+    espeak_ng: str | None = "espeak-ng"
+    espeak_timeout: float = DEFAULT_ESPEAK_TIMEOUT
+    min_seconds: float = DEFAULT_MIN_SECONDS
+    max_seconds: float = DEFAULT_MAX_SECONDS
+    max_words: int = DEFAULT_MAX_WORDS
+    silence_rms: float = DEFAULT_SILENCE_RMS
+    mispronounced_below: float = DEFAULT_MISPRONOUNCED_BELOW
+    #: error slugs to leave out of the variant grammar (e.g. to switch a noisy rule off)
+    disabled_errors: frozenset[str] = field(default_factory=frozenset)
+
+
+class PronunciationScorer(Protocol):
+    """Scores one utterance against the words the learner meant to say."""
+
+    def assess(self, pcm16: bytes, sample_rate: int, expected_text: str) -> Assessment:
+        """Score raw little-endian PCM16 mono ``pcm16`` against ``expected_text``.
+
+        Raises ScoringError on unusable input; never hangs.
+        """
+        ...
