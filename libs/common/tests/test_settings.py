@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from phonicflow_common.settings import ServiceSettings, load_settings
 from pydantic import Field
+
+from phonicflow_common.settings import ServiceSettings, load_settings
 
 
 class ExampleSettings(ServiceSettings):
