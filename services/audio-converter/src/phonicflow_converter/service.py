@@ -1,0 +1,218 @@
+"""The AudioConverterService servicer: limits, deadlines and status codes around :mod:`codec`.
+
+Each conversion runs in a worker thread (decoding is CPU work; the event loop must stay free to
+accept, reject and answer health checks). The servicer:
+
+- rejects a request at once with RESOURCE_EXHAUSTED when ``max_concurrency`` conversions are
+  already running (no queue: a queue only turns overload into timeouts);
+- honours the caller's deadline: the worker checks it between packets and gives up, and the RPC
+  ends with DEADLINE_EXCEEDED; a cancelled call stops its worker the same way;
+- maps :mod:`codec` errors to the codes the proto documents, with the codec's message;
+- answers UNAVAILABLE once the server is draining (clients retry elsewhere);
+- logs one line per conversion with its timings, and records one span with the input's facts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import grpc
+from opentelemetry import trace
+
+from phonicflow.audio.v1 import converter_pb2, converter_pb2_grpc
+from phonicflow_converter import codec
+
+log = logging.getLogger("phonicflow_converter.service")
+tracer = trace.get_tracer("phonicflow_converter")
+
+ResultT = TypeVar("ResultT", codec.WavResult, codec.VoiceResult)
+
+_STATUS: dict[type[codec.ConversionError], grpc.StatusCode] = {
+    codec.EmptyAudio: grpc.StatusCode.INVALID_ARGUMENT,
+    codec.UndecodableAudio: grpc.StatusCode.INVALID_ARGUMENT,
+    codec.UnsupportedParameters: grpc.StatusCode.INVALID_ARGUMENT,
+    codec.Truncated: grpc.StatusCode.INVALID_ARGUMENT,
+    codec.TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    codec.TooLong: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    codec.Stopped: grpc.StatusCode.DEADLINE_EXCEEDED,
+}
+
+
+def _info(info: codec.AudioInfo) -> converter_pb2.AudioInfo:
+    return converter_pb2.AudioInfo(
+        duration_seconds=info.duration_seconds,
+        sample_rate_hz=info.sample_rate_hz,
+        channels=info.channels,
+        codec=info.codec,
+        container=info.container,
+        size_bytes=info.size_bytes,
+    )
+
+
+class AudioConverterServicer(converter_pb2_grpc.AudioConverterServiceServicer):
+    """Serves ToWav and ToVoice; ``executor`` must have at least ``max_concurrency`` workers."""
+
+    def __init__(
+        self, *, limits: codec.Limits, max_concurrency: int, executor: ThreadPoolExecutor
+    ) -> None:
+        self.limits = limits
+        self.max_concurrency = max_concurrency
+        self.executor = executor
+        self.active = 0
+        self.draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def start_draining(self) -> None:
+        self.draining = True
+
+    async def wait_idle(self) -> None:
+        """Return once no conversion is running (a worker still finishing counts as running)."""
+        await self._idle.wait()
+
+    async def ToWav(
+        self, request: converter_pb2.ToWavRequest, context: grpc.aio.ServicerContext
+    ) -> converter_pb2.ToWavResponse:
+        def work(should_stop: Callable[[], bool]) -> codec.WavResult:
+            return codec.to_wav(
+                request.audio,
+                rate=request.sample_rate_hz,
+                channels=request.channels,
+                limits=self.limits,
+                format_hint=request.format_hint,
+                expected_duration_seconds=request.expected_duration_seconds,
+                allow_partial=request.allow_partial,
+                should_stop=should_stop,
+            )
+
+        result = await self._convert("to_wav", request.audio, work, context)
+        return converter_pb2.ToWavResponse(
+            wav=result.wav,
+            output=_info(result.output),
+            input=_info(result.input),
+            partial=result.partial,
+        )
+
+    async def ToVoice(
+        self, request: converter_pb2.ToVoiceRequest, context: grpc.aio.ServicerContext
+    ) -> converter_pb2.ToVoiceResponse:
+        def work(should_stop: Callable[[], bool]) -> codec.VoiceResult:
+            return codec.to_voice(
+                request.audio,
+                bitrate=request.bitrate_bps,
+                limits=self.limits,
+                format_hint=request.format_hint,
+                should_stop=should_stop,
+            )
+
+        result = await self._convert("to_voice", request.audio, work, context)
+        return converter_pb2.ToVoiceResponse(
+            ogg_opus=result.ogg_opus, output=_info(result.output), input=_info(result.input)
+        )
+
+    async def _convert(
+        self,
+        operation: str,
+        audio: bytes,
+        work: Callable[[Callable[[], bool]], ResultT],
+        context: grpc.aio.ServicerContext,
+    ) -> ResultT:
+        if self.draining:
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, "the converter is shutting down; retry elsewhere"
+            )
+        if self.active >= self.max_concurrency:
+            log.warning(
+                "conversion rejected: overloaded",
+                extra={"operation": operation, "active": self.active},
+            )
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the converter is already running {self.max_concurrency} conversions "
+                "(CONVERTER_MAX_CONCURRENCY); retry later",
+            )
+        remaining = context.time_remaining()
+        deadline = None if remaining is None else time.monotonic() + remaining
+        stop = threading.Event()
+
+        def should_stop() -> bool:
+            return stop.is_set() or (deadline is not None and time.monotonic() >= deadline)
+
+        self.active += 1
+        self._idle.clear()
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        with tracer.start_as_current_span(f"convert.{operation}") as span:
+            span.set_attribute("audio.input.size_bytes", len(audio))
+            future = loop.run_in_executor(self.executor, work, should_stop)
+            # The slot is freed when the worker really ends, not when the RPC gives up on it, so
+            # abandoned work still counts against the bound until it notices and stops.
+            future.add_done_callback(self._release)
+            try:
+                result = await asyncio.wait_for(asyncio.shield(future), timeout=remaining)
+            except TimeoutError:
+                stop.set()
+                self._log(operation, audio, started, status="DEADLINE_EXCEEDED")
+                await context.abort(
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    f"deadline passed after {time.perf_counter() - started:.3f} s; "
+                    "conversion abandoned",
+                )
+            except asyncio.CancelledError:
+                stop.set()
+                self._log(operation, audio, started, status="CANCELLED")
+                raise
+            except codec.ConversionError as exc:
+                code = _STATUS.get(type(exc), grpc.StatusCode.INVALID_ARGUMENT)
+                span.set_attribute("audio.error", type(exc).__name__)
+                self._log(operation, audio, started, status=code.name, error=str(exc))
+                await context.abort(code, str(exc))
+            except Exception:
+                log.exception("conversion failed with a bug", extra={"operation": operation})
+                await context.abort(
+                    grpc.StatusCode.INTERNAL, "internal error in the converter (see its logs)"
+                )
+            span.set_attribute("audio.input.codec", result.input.codec)
+            span.set_attribute("audio.input.container", result.input.container)
+            span.set_attribute("audio.input.duration_seconds", result.input.duration_seconds)
+            span.set_attribute("audio.input.sample_rate_hz", result.input.sample_rate_hz)
+            span.set_attribute("audio.output.sample_rate_hz", result.output.sample_rate_hz)
+            span.set_attribute("audio.output.size_bytes", result.output.size_bytes)
+            self._log(
+                operation,
+                audio,
+                started,
+                status="OK",
+                codec=result.input.codec,
+                container=result.input.container,
+                input_seconds=round(result.input.duration_seconds, 3),
+                output_rate=result.output.sample_rate_hz,
+                decode_ms=round(result.decode_seconds * 1000, 2),
+            )
+            return result
+
+    def _release(self, _future: object) -> None:
+        self.active -= 1
+        if self.active == 0:
+            self._idle.set()
+
+    def _log(
+        self, operation: str, audio: bytes, started: float, *, status: str, **fields: object
+    ) -> None:
+        log.info(
+            "conversion %s",
+            status.lower(),
+            extra={
+                "operation": operation,
+                "status": status,
+                "input_bytes": len(audio),
+                "total_ms": round((time.perf_counter() - started) * 1000, 2),
+                **fields,
+            },
+        )
