@@ -1,0 +1,127 @@
+"""The bot's settings: one typed object, read from the environment at start-up.
+
+Usage::
+
+    from phonicflow_bot.config import BotSettings, load
+    settings = load()            # exits with status 2 naming the bad variable
+
+Names follow the architecture document (sections 4.4 and 5.3) plus what the design adds
+(``REDIS_URL``, ``CONVERTER_ADDRESS``, health port, Bot API base URLs). Secrets may come from a
+file: ``TELEGRAM_BOT_TOKEN_FILE`` and ``BOT_PRIVATE_KEY_FILE``.
+
+``SESSION_STORAGE_PATH`` is kept for compatibility with the seed, whose JSON session file lived
+there. Sessions now live in Redis or in memory, so the path is not used for sessions; it is
+accepted (and ignored) so that existing ``.env`` files keep working.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from phonicflow_common.settings import ServiceSettings, load_settings
+
+#: The real Telegram Bot API; point these at the emulator or a self-hosted Bot API server.
+TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+TELEGRAM_FILE_BASE_URL = "https://api.telegram.org/file/bot"
+
+
+class BotSettings(ServiceSettings):
+    """Every setting of the bot, with the documented default."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    telegram_bot_enabled: bool = Field(
+        default=True, description="False: start health endpoints only, never poll."
+    )
+    telegram_bot_token: SecretStr = Field(
+        default=SecretStr(""),
+        validate_default=True,
+        description="Bot token from @BotFather (or *_FILE).",
+    )
+    telegram_api_base_url: str = TELEGRAM_API_BASE_URL
+    telegram_file_base_url: str = TELEGRAM_FILE_BASE_URL
+
+    backend_url: str = "http://localhost:8000"
+    backend_timeout: float = Field(default=30.0, gt=0, description="Seconds per backend request.")
+    bot_private_key: SecretStr = Field(
+        default=SecretStr(""), description="Sent as X-Bot-Key to the backend."
+    )
+
+    converter_address: str = "localhost:50051"
+    converter_timeout: float = Field(default=30.0, gt=0, description="gRPC deadline in seconds.")
+
+    bot_polling_interval: float = Field(
+        default=1.0, ge=0, description="Seconds between getUpdates calls."
+    )
+    bot_polling_timeout: int = Field(
+        default=30, ge=0, description="Long-poll timeout in seconds (getUpdates timeout)."
+    )
+    bot_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds for one Telegram Bot API request (read/write)."
+    )
+
+    bot_rate_limit: bool = Field(default=True, description="Per-learner rate limit on or off.")
+    bot_rate_limit_mpm: int = Field(default=30, gt=0, description="Messages per minute per user.")
+    bot_outgoing_rate_per_second: float = Field(
+        default=30.0, gt=0, description="Telegram's overall flood limit for one bot."
+    )
+    bot_send_max_retries: int = Field(
+        default=3, ge=0, description="Retries of a send after Telegram's retry_after."
+    )
+    bot_max_concurrent_updates: int = Field(
+        default=256, gt=0, description="Updates handled at once across all learners."
+    )
+
+    session_timeout_hours: float = Field(
+        default=24.0, gt=0, description="Sliding session lifetime since the last activity."
+    )
+    session_storage_path: str = Field(
+        default="app/feedback_storage", description="Seed compatibility; not used (see above)."
+    )
+    redis_url: str | None = Field(
+        default=None, description="Unset: sessions and limits in memory (one replica)."
+    )
+
+    max_audio_size_mb: float = Field(default=20.0, gt=0)
+    max_audio_duration_seconds: float = Field(default=120.0, gt=0)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    bot_log_file: str | None = None
+    bot_health_port: int = Field(default=8080, ge=0, le=65535)
+    bot_health_host: str = "0.0.0.0"
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_when_enabled(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if info.data.get("telegram_bot_enabled", True) and not value.get_secret_value().strip():
+            raise ValueError("required when TELEGRAM_BOT_ENABLED is true (or set *_FILE)")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("redis_url", "bot_log_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("backend_url", "telegram_api_base_url", "telegram_file_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @property
+    def max_audio_size_bytes(self) -> int:
+        return int(self.max_audio_size_mb * 1024 * 1024)
+
+
+def load() -> BotSettings:
+    """Read and validate the settings, or exit with status 2 naming the bad variable."""
+    return load_settings(BotSettings)

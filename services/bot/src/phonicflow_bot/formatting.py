@@ -1,0 +1,163 @@
+"""Turn backend results into Telegram HTML that reads at a glance.
+
+Usage::
+
+    html = format_feedback(result, "pt")          # what was heard, word by word, score, coaching
+    page_html, pages = format_history(turns, page=0, lang="en")
+
+Everything that comes from a learner or the backend is escaped (``html.escape``): transcripts
+can contain ``<``, ``&``, emoji and odd Unicode. Messages are cut to Telegram's 4096-character
+limit on a line boundary, never inside an HTML tag.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from phonicflow_bot.i18n import text
+
+#: Telegram's limit for one message's text.
+MAX_MESSAGE_CHARS = 4096
+#: Turns per /history page.
+HISTORY_PAGE_SIZE = 5
+#: A word at or above this score counts as good.
+GOOD_WORD_SCORE = 70.0
+#: Longest excerpt of a turn shown in /history.
+HISTORY_EXCERPT_CHARS = 160
+
+_ERROR_LABELS: dict[str, dict[str, str]] = {
+    "th_to_t": {"en": "TH→T", "pt": "TH→T"},
+    "th_to_d": {"en": "TH→D", "pt": "TH→D"},
+    "th_to_f": {"en": "TH→F", "pt": "TH→F"},
+    "th_to_s": {"en": "TH→S", "pt": "TH→S"},
+    "vowel_insertion": {"en": "extra vowel at the end", "pt": "vogal extra no final"},
+    "h_dropped": {"en": "H dropped", "pt": "H não pronunciado"},
+    "r_as_h": {"en": "R sounded like H", "pt": "R com som de H"},
+    "i_ih_confusion": {"en": "long/short I", "pt": "I longo/curto"},
+    "final_s_dropped": {"en": "final S dropped", "pt": "S final sumiu"},
+    "final_ed_dropped": {"en": "final -ED dropped", "pt": "-ED final sumiu"},
+    "omitted": {"en": "word missing", "pt": "palavra faltando"},
+    "mispronounced": {"en": "mispronounced", "pt": "pronúncia diferente"},
+}
+
+
+def escape(value: object) -> str:
+    return html.escape(str(value), quote=False)
+
+
+def error_label(slug: str, lang: str) -> str:
+    label = _ERROR_LABELS.get(slug)
+    if label is None:
+        return escape(slug.replace("_", " "))
+    return label.get(lang, label["en"])
+
+
+def _score(value: Any) -> str:
+    try:
+        return f"{float(value):.0f}"
+    except (TypeError, ValueError):
+        return "?"
+
+
+def format_word(word: dict[str, Any], lang: str) -> str:
+    """``✅ trees`` or ``⚠️ "think" → heard "tink" (TH→T)`` or ``❌ "are" — not heard``."""
+    expected = escape(word.get("expected") or word.get("heard") or "?")
+    heard = word.get("heard")
+    slug = word.get("error")
+    score = word.get("score")
+    if not slug and (score is None or float(score) >= GOOD_WORD_SCORE):
+        return f"✅ {expected}"
+    if not heard:
+        return f"❌ “{expected}” — {text(lang, 'word_missing')}"
+    label = f" ({error_label(slug, lang)})" if slug else ""
+    return f"⚠️ “{expected}” → {text(lang, 'word_heard')} “{escape(heard)}”{label}"
+
+
+def truncate(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Cut at a line boundary so no HTML tag is split (every tag here opens and closes on one line)."""
+    if len(message) <= limit:
+        return message
+    lines = message.split("\n")
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > limit - 2:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept) + "\n…"
+
+
+def format_feedback(result: dict[str, Any], lang: str) -> str:
+    """The reply to a voice note (or a text turn): heard, words, score, coaching, reply."""
+    parts: list[str] = []
+    pronunciation = result.get("pronunciation")
+    transcript = (result.get("user_transcript") or "").strip()
+    if pronunciation is not None:
+        heard = escape(transcript) if transcript else text(lang, "heard_nothing")
+        parts.append(text(lang, "heard", transcript=heard))
+        if result.get("target_text"):
+            parts.append(text(lang, "target", target=escape(result["target_text"])))
+        words = pronunciation.get("words") or []
+        if words:
+            parts.append("")
+            parts.append(text(lang, "words"))
+            parts.extend(format_word(word, lang) for word in words)
+        if pronunciation.get("overall_score") is not None:
+            parts.append("")
+            parts.append(text(lang, "score", score=_score(pronunciation["overall_score"])))
+    coaching_en = result.get("coaching_feedback") or ""
+    coaching_pt = result.get("coaching_feedback_portuguese") or ""
+    if coaching_en or coaching_pt:
+        parts.append("")
+        parts.append(text(lang, "coaching"))
+        first, second = (coaching_pt, coaching_en) if lang == "pt" else (coaching_en, coaching_pt)
+        if first:
+            parts.append(f"{_flag(lang)} {escape(first)}")
+        if second:
+            parts.append(f"{_flag('en' if lang == 'pt' else 'pt')} <i>{escape(second)}</i>")
+    reply_en = result.get("conversational_response") or ""
+    reply_pt = result.get("conversational_response_portuguese") or ""
+    if reply_en:
+        parts.append("")
+        parts.append(text(lang, "reply"))
+        parts.append(f"🇬🇧 {escape(reply_en)}")
+        if reply_pt:
+            parts.append(f"🇧🇷 <i>{escape(reply_pt)}</i>")
+    return truncate("\n".join(parts).strip())
+
+
+def _flag(lang: str) -> str:
+    return "🇧🇷" if lang == "pt" else "🇬🇧"
+
+
+def history_pages(turn_count: int) -> int:
+    return max(1, -(-turn_count // HISTORY_PAGE_SIZE))
+
+
+def format_history(turns: list[dict[str, Any]], page: int, lang: str) -> tuple[str, int]:
+    """One page of history, most recent turn first; returns (html, number of pages)."""
+    recent_first = list(reversed(turns))
+    pages = history_pages(len(recent_first))
+    page = min(max(page, 0), pages - 1)
+    chunk = recent_first[page * HISTORY_PAGE_SIZE : (page + 1) * HISTORY_PAGE_SIZE]
+    lines = [text(lang, "history_header", page=page + 1, pages=pages)]
+    for index, turn in enumerate(chunk, start=page * HISTORY_PAGE_SIZE + 1):
+        when = escape(str(turn.get("timestamp", ""))[:16].replace("T", " "))
+        said = escape(_excerpt(turn.get("user") or ""))
+        line = f"\n<b>{index}.</b> {when}\n{text(lang, 'history_you')}: {said}"
+        if turn.get("score") is not None:
+            line += f"\n📈 {text(lang, 'history_score')}: {_score(turn['score'])}"
+        coaching = turn.get("coaching_portuguese") if lang == "pt" else turn.get("coaching")
+        if coaching:
+            line += f"\n🧑‍🏫 {escape(_excerpt(coaching))}"
+        lines.append(line)
+    return truncate("\n".join(lines)), pages
+
+
+def _excerpt(value: str) -> str:
+    value = " ".join(str(value).split())
+    if len(value) <= HISTORY_EXCERPT_CHARS:
+        return value
+    return value[: HISTORY_EXCERPT_CHARS - 1] + "…"

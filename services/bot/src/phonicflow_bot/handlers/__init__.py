@@ -1,0 +1,1 @@
+"""Telegram handlers: commands and text, audio, inline buttons."""

@@ -1,0 +1,217 @@
+"""Everything the bot says, in English and Brazilian Portuguese.
+
+Usage::
+
+    from phonicflow_bot.i18n import text, detect_language
+    lang = detect_language(update.effective_user.language_code)   # "pt" or "en"
+    await message.reply_html(text(lang, "rate_limited", seconds=12))
+
+Texts are HTML (the bot sends with ``parse_mode=HTML``); placeholders are filled with values
+that the caller has already escaped when they come from a learner or the backend.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Language = Literal["en", "pt"]
+LANGUAGES: tuple[Language, ...] = ("en", "pt")
+DEFAULT_LANGUAGE: Language = "en"
+
+_TEXTS: dict[str, dict[Language, str]] = {
+    "start": {
+        "en": "👋 Hi {name}! I'm <b>PhonicFlow</b>, your English pronunciation coach.\n\n"
+        "🎙 Send me a <b>voice note</b> in English and I'll tell you what I heard, how each "
+        "word sounded, and how to improve — in English and Portuguese, with audio.\n"
+        "🎯 Try /practice for a sentence to repeat. /help lists everything I can do.",
+        "pt": "👋 Oi, {name}! Eu sou o <b>PhonicFlow</b>, seu treinador de pronúncia em inglês.\n\n"
+        "🎙 Mande um <b>áudio</b> falando em inglês e eu digo o que ouvi, como ficou cada "
+        "palavra e como melhorar — em inglês e português, com áudio.\n"
+        "🎯 Use /practice para receber uma frase para repetir. /help mostra tudo o que sei fazer.",
+    },
+    "help": {
+        "en": "<b>What I can do</b>\n"
+        "🎙 Send a voice note, audio file or video note in English: I score your pronunciation.\n"
+        "💬 Send text: I answer and keep the conversation going.\n\n"
+        "/start – start a new session\n/practice – get a sentence to practise\n"
+        "/feedback – repeat your last feedback\n/history – your recent turns\n"
+        "/status – your session\n/new – start a new conversation\n"
+        "/language – English or Portuguese\n/delete – erase everything about you\n"
+        "/help – this message",
+        "pt": "<b>O que eu sei fazer</b>\n"
+        "🎙 Mande um áudio, arquivo de áudio ou vídeo redondo em inglês: eu avalio sua pronúncia.\n"
+        "💬 Mande texto: eu respondo e a conversa continua.\n\n"
+        "/start – começar uma nova sessão\n/practice – receber uma frase para praticar\n"
+        "/feedback – repetir o último feedback\n/history – suas últimas mensagens\n"
+        "/status – sua sessão\n/new – começar uma nova conversa\n"
+        "/language – inglês ou português\n/delete – apagar tudo sobre você\n"
+        "/help – esta mensagem",
+    },
+    "status": {
+        "en": "📊 <b>Your session</b>\nStarted: {created}\nTurns: {turns}\nMode: {mode}\n"
+        "Interface: English\nSession expires after {hours} h without activity.",
+        "pt": "📊 <b>Sua sessão</b>\nInício: {created}\nMensagens: {turns}\nModo: {mode}\n"
+        "Idioma: português\nA sessão expira após {hours} h sem atividade.",
+    },
+    "mode_free": {"en": "free conversation", "pt": "conversa livre"},
+    "mode_practice": {"en": "practice", "pt": "prática"},
+    "new_session": {
+        "en": "🆕 New conversation started. Send me a voice note!",
+        "pt": "🆕 Nova conversa iniciada. Mande um áudio!",
+    },
+    "session_expired": {
+        "en": "⏰ Your previous session expired after a while without activity, so I started a "
+        "new one.",
+        "pt": "⏰ Sua sessão anterior expirou por falta de atividade, então comecei uma nova.",
+    },
+    "history_empty": {
+        "en": "📭 No turns yet in this session. Send me a voice note!",
+        "pt": "📭 Ainda não há mensagens nesta sessão. Mande um áudio!",
+    },
+    "history_header": {
+        "en": "📜 <b>History</b> (most recent first) — page {page} of {pages}",
+        "pt": "📜 <b>Histórico</b> (mais recentes primeiro) — página {page} de {pages}",
+    },
+    "history_you": {"en": "You", "pt": "Você"},
+    "history_score": {"en": "score", "pt": "nota"},
+    "feedback_none": {
+        "en": "No feedback yet. Send me a voice note first!",
+        "pt": "Ainda não tenho feedback. Mande um áudio primeiro!",
+    },
+    "delete_confirm": {
+        "en": "⚠️ This erases your session, your history and your recordings, here and on the "
+        "server. Are you sure?",
+        "pt": "⚠️ Isto apaga sua sessão, seu histórico e suas gravações, aqui e no servidor. "
+        "Tem certeza?",
+    },
+    "delete_done": {
+        "en": "🗑 Done: everything about you has been erased. Send /start to begin again.",
+        "pt": "🗑 Pronto: tudo sobre você foi apagado. Envie /start para recomeçar.",
+    },
+    "delete_cancelled": {
+        "en": "👍 Nothing was deleted.",
+        "pt": "👍 Nada foi apagado.",
+    },
+    "language_choose": {
+        "en": "🌐 Choose the language of my messages:",
+        "pt": "🌐 Escolha o idioma das minhas mensagens:",
+    },
+    "language_set": {
+        "en": "✅ I'll talk to you in English.",
+        "pt": "✅ Vou falar com você em português.",
+    },
+    "practice_target": {
+        "en": "🎯 <b>Say this sentence</b> and send it as a voice note:\n\n<i>{target}</i>\n\n💡 {hint}",
+        "pt": "🎯 <b>Diga esta frase</b> e mande como áudio:\n\n<i>{target}</i>\n\n💡 {hint}",
+    },
+    "try_again_prompt": {
+        "en": "🔁 Try again! Say:\n\n<i>{target}</i>",
+        "pt": "🔁 Tente de novo! Diga:\n\n<i>{target}</i>",
+    },
+    "try_again_free": {
+        "en": "🔁 Go ahead: send me another voice note.",
+        "pt": "🔁 Vá em frente: mande outro áudio.",
+    },
+    "heard": {"en": "🗣 <b>I heard:</b> {transcript}", "pt": "🗣 <b>Eu ouvi:</b> {transcript}"},
+    "target": {"en": "🎯 <b>Target:</b> {target}", "pt": "🎯 <b>Frase:</b> {target}"},
+    "heard_nothing": {"en": "(nothing I could understand)", "pt": "(nada que eu entendesse)"},
+    "score": {"en": "📈 <b>Score:</b> {score}/100", "pt": "📈 <b>Nota:</b> {score}/100"},
+    "words": {"en": "<b>Word by word</b>", "pt": "<b>Palavra por palavra</b>"},
+    "word_heard": {"en": "heard", "pt": "ouvi"},
+    "word_missing": {"en": "not heard", "pt": "não ouvi"},
+    "coaching": {"en": "🧑‍🏫 <b>Coaching</b>", "pt": "🧑‍🏫 <b>Dicas</b>"},
+    "reply": {"en": "💬 <b>Reply</b>", "pt": "💬 <b>Resposta</b>"},
+    "btn_replay": {"en": "🔊 Replay", "pt": "🔊 Ouvir de novo"},
+    "btn_try_again": {"en": "🔁 Try again", "pt": "🔁 Tentar de novo"},
+    "btn_history": {"en": "📜 History", "pt": "📜 Histórico"},
+    "btn_newer": {"en": "◀ Newer", "pt": "◀ Mais recentes"},
+    "btn_older": {"en": "Older ▶", "pt": "Mais antigas ▶"},
+    "btn_delete_yes": {"en": "🗑 Yes, delete everything", "pt": "🗑 Sim, apagar tudo"},
+    "btn_cancel": {"en": "Cancel", "pt": "Cancelar"},
+    "btn_next_sentence": {"en": "⏭ Another sentence", "pt": "⏭ Outra frase"},
+    "rate_limited": {
+        "en": "🐢 You're sending messages very fast. Please wait {seconds} s and try again.",
+        "pt": "🐢 Você está mandando mensagens muito rápido. Espere {seconds} s e tente de novo.",
+    },
+    "too_big": {
+        "en": "📦 That file is too big ({size} MB). The limit is {limit} MB.",
+        "pt": "📦 Esse arquivo é grande demais ({size} MB). O limite é {limit} MB.",
+    },
+    "too_long": {
+        "en": "⏱ That recording is too long ({duration} s). Please keep it under {limit} s.",
+        "pt": "⏱ Essa gravação é longa demais ({duration} s). Mande até {limit} s.",
+    },
+    "unsupported": {
+        "en": "🤔 I can only listen to voice notes, audio files and video notes (or send me "
+        "text). Please record a voice note.",
+        "pt": "🤔 Eu só consigo ouvir áudios, arquivos de áudio e vídeos redondos (ou texto). "
+        "Grave um áudio, por favor.",
+    },
+    "bad_audio": {
+        "en": "🔇 I couldn't read that audio: it seems empty, cut off or damaged. Please record it "
+        "again.",
+        "pt": "🔇 Não consegui ler esse áudio: parece vazio, cortado ou danificado. Grave de novo, "
+        "por favor.",
+    },
+    "service_down": {
+        "en": "😓 I can't reach my pronunciation service right now. Please try again in a minute.",
+        "pt": "😓 Não consigo acessar meu serviço de pronúncia agora. Tente de novo em um minuto.",
+    },
+    "service_slow": {
+        "en": "⌛ My pronunciation service is taking too long. Please try again in a minute.",
+        "pt": "⌛ Meu serviço de pronúncia está demorando demais. Tente de novo em um minuto.",
+    },
+    "unexpected": {
+        "en": "💥 Something went wrong on my side. Please try again.",
+        "pt": "💥 Algo deu errado do meu lado. Tente de novo, por favor.",
+    },
+    "nothing_to_replay": {
+        "en": "🔇 I have no audio to replay for that turn.",
+        "pt": "🔇 Não tenho áudio para repetir dessa mensagem.",
+    },
+    "practice_unavailable": {
+        "en": "😓 I couldn't get a practice sentence right now. Please try again in a minute.",
+        "pt": "😓 Não consegui uma frase para praticar agora. Tente de novo em um minuto.",
+    },
+}
+
+#: Telegram's command menu, one description per language (setMyCommands).
+COMMANDS: dict[str, dict[Language, str]] = {
+    "start": {"en": "Start a new session", "pt": "Começar uma nova sessão"},
+    "practice": {"en": "Get a sentence to practise", "pt": "Receber uma frase para praticar"},
+    "feedback": {"en": "Repeat your last feedback", "pt": "Repetir o último feedback"},
+    "history": {"en": "Your recent turns", "pt": "Suas últimas mensagens"},
+    "status": {"en": "Your session", "pt": "Sua sessão"},
+    "new": {"en": "Start a new conversation", "pt": "Começar uma nova conversa"},
+    "language": {"en": "English or Portuguese", "pt": "Inglês ou português"},
+    "delete": {"en": "Erase everything about you", "pt": "Apagar tudo sobre você"},
+    "help": {"en": "What I can do", "pt": "O que eu sei fazer"},
+}
+
+
+def detect_language(language_code: str | None) -> Language:
+    """Telegram's ``language_code`` (IETF tag) → ``"pt"`` for any Portuguese, else ``"en"``."""
+    if language_code and language_code.lower().startswith("pt"):
+        return "pt"
+    return DEFAULT_LANGUAGE
+
+
+def as_language(value: str | None) -> Language:
+    """A stored language string back to :data:`Language` (unknown → default)."""
+    return "pt" if value == "pt" else DEFAULT_LANGUAGE
+
+
+def text(lang: str, key: str, **values: object) -> str:
+    """The text ``key`` in ``lang`` (falling back to English) with ``values`` filled in."""
+    variants = _TEXTS[key]
+    template = variants.get(as_language(lang), variants[DEFAULT_LANGUAGE])
+    return template.format(**values) if values else template
+
+
+def keys() -> list[str]:
+    """Every text key (tests check that both languages have each)."""
+    return list(_TEXTS)
+
+
+def variants(key: str) -> dict[Language, str]:
+    return dict(_TEXTS[key])

@@ -1,0 +1,47 @@
+"""Prometheus metrics of the bot (seed 8.2), served on /metrics by :mod:`phonicflow_bot.health`.
+
+- ``phonicflow_bot_updates_total{type}`` — updates received: voice, audio, video_note,
+  document, text, command, callback, other;
+- ``phonicflow_bot_audio_processed_total{outcome}`` — ok, rejected (bad/too big/too long),
+  failed (a service was down);
+- ``phonicflow_bot_stage_seconds{stage}`` — latency per stage: download, convert, backend,
+  reply_audio, send, and ``total`` (update received → last reply sent);
+- ``phonicflow_bot_errors_total{kind}`` — backend_unavailable, backend_timeout,
+  converter_unavailable, bad_audio, send_failed, unhandled;
+- ``phonicflow_bot_rate_limited_total`` — messages refused by the per-learner limit;
+- ``phonicflow_bot_active_sessions`` — learners active in the last 24 h;
+- ``phonicflow_bot_backend_up`` — 1 when the last backend health probe passed.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+#: Latency buckets in seconds: sub-10 ms bot overhead up to the seed's 5 s target and beyond.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+UPDATES = Counter(
+    "phonicflow_bot_updates", "Telegram updates received", ["type"], registry=REGISTRY
+)
+AUDIO_PROCESSED = Counter(
+    "phonicflow_bot_audio_processed", "Audio messages handled", ["outcome"], registry=REGISTRY
+)
+STAGE_SECONDS = Histogram(
+    "phonicflow_bot_stage_seconds",
+    "Time per stage of handling an update",
+    ["stage"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+ERRORS = Counter("phonicflow_bot_errors", "Errors by kind", ["kind"], registry=REGISTRY)
+RATE_LIMITED = Counter(
+    "phonicflow_bot_rate_limited", "Messages refused by the per-learner limit", registry=REGISTRY
+)
+ACTIVE_SESSIONS = Gauge(
+    "phonicflow_bot_active_sessions", "Learners active in the last 24 h", registry=REGISTRY
+)
+BACKEND_UP = Gauge(
+    "phonicflow_bot_backend_up", "1 when the backend's /healthz answered 200", registry=REGISTRY
+)

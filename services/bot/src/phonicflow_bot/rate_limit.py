@@ -1,0 +1,112 @@
+"""Per-learner rate limit: BOT_RATE_LIMIT_MPM messages per one-minute window.
+
+Usage::
+
+    limiter = RedisRateLimiter(redis, limit=30)      # or MemoryRateLimiter(limit=30)
+    decision = await limiter.hit(user_id)
+    if not decision.allowed:
+        if decision.notify:          # only the first refusal in a window gets an answer,
+            ...tell the learner to wait decision.retry_after seconds
+
+The Redis version runs as one Lua script, so the count is atomic across bot replicas. The
+window is fixed (it starts at a learner's first message): simple, and at worst a learner gets
+twice the limit across a window boundary, which is harmless here.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from phonicflow_bot import keys
+
+#: Length of one counting window, seconds.
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    #: Seconds until the window resets (0 when allowed).
+    retry_after: int = 0
+    #: True for the first refusal of a window: answer it; later refusals stay quiet.
+    notify: bool = False
+
+
+class RateLimiter(ABC):
+    """Counts a learner's messages; see the module docstring."""
+
+    def __init__(self, limit: int, window: int = WINDOW_SECONDS) -> None:
+        self.limit = limit
+        self.window = window
+
+    @abstractmethod
+    async def hit(self, user_id: int) -> Decision:
+        """Count one message from ``user_id`` and say whether to handle it."""
+
+    @abstractmethod
+    async def reset(self, user_id: int) -> None:
+        """Forget a learner's counters (/delete)."""
+
+
+class MemoryRateLimiter(RateLimiter):
+    """One process only: counters in a dict."""
+
+    def __init__(self, limit: int, window: int = WINDOW_SECONDS) -> None:
+        super().__init__(limit, window)
+        self._windows: dict[int, tuple[float, int, bool]] = {}
+
+    async def hit(self, user_id: int) -> Decision:
+        now = time.monotonic()
+        start, count, notified = self._windows.get(user_id, (now, 0, False))
+        if now - start >= self.window:
+            start, count, notified = now, 0, False
+        count += 1
+        if count <= self.limit:
+            self._windows[user_id] = (start, count, notified)
+            return Decision(True)
+        retry = max(1, math.ceil(self.window - (now - start)))
+        self._windows[user_id] = (start, count, True)
+        return Decision(False, retry, not notified)
+
+    async def reset(self, user_id: int) -> None:
+        self._windows.pop(user_id, None)
+
+
+# KEYS[1] counter, KEYS[2] notice flag; ARGV[1] limit, ARGV[2] window seconds.
+# Returns {allowed 0/1, seconds left in the window, notify 0/1}.
+_HIT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]); ttl = tonumber(ARGV[2]) end
+if count <= tonumber(ARGV[1]) then return {1, 0, 0} end
+local first = redis.call('SET', KEYS[2], '1', 'NX', 'EX', ttl)
+if first then return {0, ttl, 1} end
+return {0, ttl, 0}
+"""
+
+
+class RedisRateLimiter(RateLimiter):
+    """Shared by every replica: one atomic Lua script per message."""
+
+    def __init__(self, redis: Redis, limit: int, window: int = WINDOW_SECONDS) -> None:
+        super().__init__(limit, window)
+        self._redis = redis
+        self._script = redis.register_script(_HIT_SCRIPT)
+
+    async def hit(self, user_id: int) -> Decision:
+        allowed, ttl, notify = await self._script(
+            keys=[keys.rate_limit(user_id), keys.rate_limit_notice(user_id)],
+            args=[self.limit, self.window],
+        )
+        if int(allowed):
+            return Decision(True)
+        return Decision(False, max(1, int(ttl)), bool(int(notify)))
+
+    async def reset(self, user_id: int) -> None:
+        await self._redis.delete(keys.rate_limit(user_id), keys.rate_limit_notice(user_id))

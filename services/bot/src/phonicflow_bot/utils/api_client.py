@@ -1,0 +1,251 @@
+"""The backend's HTTP API (docs/backend-api.md) as one small async client.
+
+Usage::
+
+    async with BackendClient(settings.backend_url, timeout=30, bot_key="...") as backend:
+        session = await backend.create_session(telegram_user_id=42, language="pt")
+        result = await backend.process(session.session_id, wav=wav_bytes)
+        wav = await backend.get_audio(session.session_id, "coaching", turn_id=result["turn_id"])
+
+Errors (all subclasses of :class:`BackendError`)::
+
+    BackendError
+    ├── BackendUnavailable   connection refused/reset, or 5xx after every retry
+    │   └── BackendTimeout   no answer within BACKEND_TIMEOUT after every retry
+    ├── UnknownSession       404 code=unknown_session: the backend forgot the session
+    ├── NotFound             any other 404 (e.g. no audio for this turn)
+    └── BackendRejected      other 4xx: the request itself is wrong; never retried
+
+Timeouts, connection errors and 5xx are retried with exponential backoff (tenacity);
+4xx never are, because sending the same bad request again cannot succeed. The bot's key
+travels as ``X-Bot-Key``. Only this client's httpx instance is traced (traceparent
+propagation); Telegram's client is not, since its URLs hold the bot token.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+log = logging.getLogger(__name__)
+
+#: Attempts per request (first try included) for timeouts, connection errors and 5xx.
+DEFAULT_ATTEMPTS = 3
+#: First backoff in seconds; doubles each retry, capped at :data:`BACKOFF_MAX`.
+BACKOFF_INITIAL = 0.2
+BACKOFF_MAX = 2.0
+
+AudioType = Literal["coaching", "conversational"]
+
+
+class BackendError(Exception):
+    """Anything that went wrong talking to the backend."""
+
+    def __init__(self, message: str, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class BackendUnavailable(BackendError):
+    """The backend could not be reached, or kept failing with 5xx."""
+
+
+class BackendTimeout(BackendUnavailable):
+    """The backend did not answer in time."""
+
+
+class UnknownSession(BackendError):
+    """404 unknown_session: the backend lost the session (storage wiped); create a new one."""
+
+
+class NotFound(BackendError):
+    """404 for something other than the session (no audio for that turn, unknown sentence)."""
+
+
+class BackendRejected(BackendError):
+    """A 4xx answer other than 404: the request was wrong, retrying will not help."""
+
+
+class _Retryable(Exception):
+    """A 5xx answer, raised inside the retry loop only."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"{response.status_code}")
+        self.response = response
+
+
+@dataclass(frozen=True)
+class BackendSession:
+    session_id: str
+    created_at: str
+
+
+def _error_from(response: httpx.Response) -> BackendError:
+    try:
+        body = response.json()
+        detail = str(body.get("detail", "")) if isinstance(body, dict) else ""
+        code = str(body.get("code", "")) if isinstance(body, dict) else ""
+    except ValueError:
+        detail, code = response.text[:200], ""
+    message = f"backend answered {response.status_code} {code}: {detail}".strip()
+    if response.status_code == 404:
+        if code == "unknown_session":
+            return UnknownSession(message, 404, code)
+        return NotFound(message, 404, code or None)
+    if response.status_code >= 500:
+        return BackendUnavailable(message, response.status_code, code or None)
+    return BackendRejected(message, response.status_code, code or None)
+
+
+class BackendClient:
+    """One pooled httpx.AsyncClient to the backend, with retries and typed errors."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        bot_key: str = "",
+        attempts: int = DEFAULT_ATTEMPTS,
+        transport: httpx.AsyncBaseTransport | None = None,
+        instrument: bool = True,
+    ) -> None:
+        headers = {"X-Bot-Key": bot_key} if bot_key else {}
+        self._attempts = attempts
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout),
+            headers=headers,
+            transport=transport,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+        if instrument:
+            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+            HTTPXClientInstrumentor.instrument_client(self._client)
+
+    async def __aenter__(self) -> BackendClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_exponential(multiplier=BACKOFF_INITIAL, max=BACKOFF_MAX),
+            retry=retry_if_exception_type(
+                (httpx.TimeoutException, httpx.TransportError, _Retryable)
+            ),
+            reraise=False,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    response = await self._client.request(method, url, **kwargs)
+                    if response.status_code >= 500:
+                        raise _Retryable(response)
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            if isinstance(last, _Retryable):
+                raise _error_from(last.response) from None
+            if isinstance(last, httpx.TimeoutException):
+                raise BackendTimeout(f"backend timed out on {method} {url}") from None
+            raise BackendUnavailable(f"backend unreachable on {method} {url}: {last!r}") from None
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response
+
+    async def create_session(
+        self, telegram_user_id: int | None = None, language: str | None = None
+    ) -> BackendSession:
+        """POST /bot/session → a new backend session id."""
+        body: dict[str, Any] = {}
+        if telegram_user_id is not None:
+            body["telegram_user_id"] = telegram_user_id
+        if language:
+            body["language"] = language
+        data = (await self._request("POST", "/bot/session", json=body)).json()
+        return BackendSession(str(data["session_id"]), str(data.get("created_at", "")))
+
+    async def process(
+        self,
+        session_id: str,
+        *,
+        wav: bytes | None = None,
+        text: str | None = None,
+        target_text: str | None = None,
+    ) -> dict[str, Any]:
+        """POST /process with a WAV recording and/or a text turn; returns the JSON result."""
+        form: dict[str, str] = {}
+        if text is not None:
+            form["text"] = text
+        if target_text:
+            form["target_text"] = target_text
+        files = {"file": ("speech.wav", wav, "audio/wav")} if wav is not None else None
+        response = await self._request(
+            "POST", "/process", data=form, files=files, headers={"session_id": session_id}
+        )
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def get_conversation_history(self, session_id: str) -> list[dict[str, Any]]:
+        """GET /conversation/{id} → turns, oldest first."""
+        data = (await self._request("GET", f"/conversation/{session_id}")).json()
+        history: list[dict[str, Any]] = data.get("history", [])
+        return history
+
+    async def get_feedback_audio(
+        self, session_id: str, audio_type: AudioType, turn_id: str | None = None
+    ) -> bytes:
+        """GET /audio/{id}?audio_type=... → WAV bytes of the latest (or given) turn."""
+        params: dict[str, str] = {"audio_type": audio_type}
+        if turn_id:
+            params["turn_id"] = turn_id
+        return (await self._request("GET", f"/audio/{session_id}", params=params)).content
+
+    async def clear_session(self, session_id: str) -> bool:
+        """DELETE /conversation/{id}; False when the backend did not know the session."""
+        try:
+            await self._request("DELETE", f"/conversation/{session_id}")
+        except (UnknownSession, NotFound):
+            return False
+        return True
+
+    async def practice_next(self, exclude: str | None = None) -> dict[str, Any]:
+        """GET /practice/next → {id, text, focus, hint_en, hint_pt}."""
+        params = {"exclude": exclude} if exclude else None
+        data: dict[str, Any] = (await self._request("GET", "/practice/next", params=params)).json()
+        return data
+
+    async def practice_audio(self, sentence_id: str) -> bytes:
+        """GET /practice/{id}/audio → the reference pronunciation as WAV."""
+        return (await self._request("GET", f"/practice/{sentence_id}/audio")).content
+
+    async def health_check(self) -> bool:
+        """GET /healthz once, no retries: True when the backend answers 200."""
+        try:
+            response = await self._client.get("/healthz", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200

@@ -1,0 +1,145 @@
+"""The audio-converter gRPC service (proto/phonicflow/audio/v1) as one small async client.
+
+Usage::
+
+    converter = ConverterClient("localhost:50051", timeout=30)
+    wav = await converter.to_wav(ogg_bytes, expected_duration=3.0)   # 16 kHz mono PCM16
+    voice = await converter.to_voice(wav_bytes)                       # OGG/Opus for sendVoice
+    await converter.close()
+
+Errors::
+
+    ConverterError
+    ├── AudioRejected          INVALID_ARGUMENT / RESOURCE_EXHAUSTED naming a limit: the audio
+    │                          itself is bad (empty, damaged, truncated, too long)
+    └── ConverterUnavailable   UNAVAILABLE, DEADLINE_EXCEEDED, overloaded, anything else:
+                               the learner should try again later
+
+UNAVAILABLE is retried by gRPC itself (service-config retryPolicy) within the call deadline,
+so a converter pod restarting does not fail the learner's message. OpenTelemetry's aio client
+interceptors put the trace context into the call metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from phonicflow.audio.v1 import converter_pb2, converter_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+#: Telegram's 20 MB download ceiling plus protobuf framing.
+MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+#: Speech recognisers want 16 kHz mono.
+WAV_SAMPLE_RATE = 16000
+WAV_CHANNELS = 1
+#: Seconds a readiness probe waits for the converter's health service.
+HEALTH_CHECK_TIMEOUT = 2.0
+
+_RETRY_SERVICE_CONFIG = json.dumps(
+    {
+        "methodConfig": [
+            {
+                "name": [{"service": "phonicflow.audio.v1.AudioConverterService"}],
+                "retryPolicy": {
+                    "maxAttempts": 4,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "1s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    }
+)
+
+
+class ConverterError(Exception):
+    """Anything that went wrong converting audio."""
+
+    def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class AudioRejected(ConverterError):
+    """The converter could not use this audio (damaged, empty, truncated, over a limit)."""
+
+
+class ConverterUnavailable(ConverterError):
+    """The converter is down, overloaded or too slow: try again later."""
+
+
+def _classify(exc: grpc.aio.AioRpcError) -> ConverterError:
+    code = exc.code()
+    details = exc.details() or ""
+    message = f"converter answered {code.name}: {details}"
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return AudioRejected(message, code)
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and "limit" in details.lower():
+        return AudioRejected(message, code)
+    return ConverterUnavailable(message, code)
+
+
+class ConverterClient:
+    """A grpc.aio channel to CONVERTER_ADDRESS with deadlines, retries and tracing."""
+
+    def __init__(self, address: str, *, timeout: float, instrument: bool = True) -> None:
+        self.address = address
+        self.timeout = timeout
+        options = [
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.enable_retries", 1),
+            ("grpc.service_config", _RETRY_SERVICE_CONFIG),
+        ]
+        interceptors = None
+        if instrument:
+            from opentelemetry.instrumentation.grpc import aio_client_interceptors
+
+            interceptors = aio_client_interceptors()  # type: ignore[no-untyped-call]
+        self._channel = grpc.aio.insecure_channel(
+            address, options=options, interceptors=interceptors
+        )
+        self._stub = converter_pb2_grpc.AudioConverterServiceStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    async def to_wav(self, audio: bytes, *, expected_duration: float = 0.0) -> bytes:
+        """Decode any Telegram audio to WAV PCM16 16 kHz mono."""
+        request = converter_pb2.ToWavRequest(
+            audio=audio,
+            sample_rate_hz=WAV_SAMPLE_RATE,
+            channels=WAV_CHANNELS,
+            expected_duration_seconds=expected_duration,
+        )
+        try:
+            response = await self._stub.ToWav(request, timeout=self.timeout, wait_for_ready=False)
+        except grpc.aio.AioRpcError as exc:
+            raise _classify(exc) from None
+        return bytes(response.wav)
+
+    async def to_voice(self, audio: bytes) -> bytes:
+        """Encode audio (WAV from the backend) as an OGG/Opus voice note."""
+        request = converter_pb2.ToVoiceRequest(audio=audio)
+        try:
+            response = await self._stub.ToVoice(request, timeout=self.timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise _classify(exc) from None
+        return bytes(response.ogg_opus)
+
+    async def health_check(self) -> bool:
+        """True when the converter's grpc.health.v1 service says SERVING."""
+        try:
+            response = await self._health.Check(
+                health_pb2.HealthCheckRequest(), timeout=HEALTH_CHECK_TIMEOUT
+            )
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
+
+    async def close(self) -> None:
+        await self._channel.close()
