@@ -1,0 +1,296 @@
+"""Coaching text from a pronunciation assessment, in English and Brazilian Portuguese.
+
+Usage::
+
+    coach = TemplateCoach()
+    text = coach.coach(assessment, transcript="i tink so", target_text="I think so")
+    text.en   # 'Nice effort! The TH in "think" came out like a T. ...'
+    text.pt   # 'Boa tentativa! O TH de "think" saiu como T. ...'
+
+The templates are written in both languages (not translated): a Brazilian learner reads
+Portuguese written the way a Brazilian teacher talks. A note with no errors gets praise; a note
+with errors gets an opener matched to the score, at most :data:`MAX_TIPS` tips (the most
+important errors, flagged words named in quotes) and a nudge to try again.
+
+:class:`OllamaCoach` asks an Ollama server instead (``OLLAMA_URL``); its English is translated
+by the pipeline, and any failure falls back to the templates.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from phonicflow_backend.scoring import Assessment, WordResult
+
+#: Tips per reply: more than two reads like a wall of corrections on a phone screen.
+MAX_TIPS = 2
+#: Words named per tip.
+MAX_WORDS_PER_TIP = 3
+#: An error-free note at or above this score is praised outright.
+PRAISE_SCORE = 80.0
+#: Openers by score band for notes with errors.
+GOOD_SCORE = 70.0
+FAIR_SCORE = 40.0
+
+
+@dataclass(frozen=True)
+class CoachingText:
+    en: str
+    pt: str
+    source: str = "templates"
+
+
+@dataclass(frozen=True)
+class _Tip:
+    en: str
+    pt: str
+    #: how much this kind of error hurts intelligibility; higher comes first
+    weight: int
+
+
+_TH_SOUND = {"th_to_t": "T", "th_to_d": "D", "th_to_f": "F", "th_to_s": "S"}
+
+_TIPS: dict[str, _Tip] = {
+    "th": _Tip(
+        "The TH in {words} came out like a {sound}. Put the tip of your tongue lightly between "
+        "your teeth and let the air flow out, without tapping.",
+        "O TH de {words} saiu como {sound}. Coloca a pontinha da língua entre os dentes e deixa "
+        "o ar passar, sem bater a língua. No começo parece estranho, mas é assim mesmo!",
+        5,
+    ),
+    "vowel_insertion": _Tip(
+        "I heard an extra vowel at the end of {words}. English words can end on a consonant: "
+        "stop cleanly on the last sound.",
+        'Apareceu um "i" a mais no final de {words}, tipo "dógui". Em inglês a palavra pode '
+        "terminar em consoante: corta o som ali mesmo, sem vogal extra.",
+        4,
+    ),
+    "h_dropped": _Tip(
+        "The H at the start of {words} went missing. Breathe out a little air before the vowel, "
+        "like fogging up a mirror.",
+        "O H do começo de {words} sumiu. Solta um arzinho antes da vogal, como quem embaça um "
+        "espelho.",
+        3,
+    ),
+    "r_as_h": _Tip(
+        "In {words} the R sounded like an H. For the English R, curl the tip of your tongue back "
+        "without touching the roof of your mouth.",
+        'Em {words} o R saiu com aquele som de "rr" de "rato", que pro ouvido americano '
+        "parece um H. O R do inglês lembra o R caipira: curva a ponta da língua pra trás, sem "
+        "encostar em nada.",
+        4,
+    ),
+    "i_ih_confusion": _Tip(
+        'Watch the vowel in {words}: the short I of "ship" and the long EE of "sheep" change '
+        "the meaning. Keep the short one relaxed and quick.",
+        'Atenção à vogal de {words}: o "i" curtinho de "ship" e o "i" longo de "sheep" '
+        'mudam o sentido da palavra. O curto é mais relaxado e rápido, quase um "ê".',
+        3,
+    ),
+    "final_s_dropped": _Tip(
+        "The final S in {words} got lost. Let it hiss at the end: it tells the listener it is "
+        "plural or third person.",
+        "Faltou o S do final em {words}. Não engole o S: é ele que mostra que é plural ou "
+        "terceira pessoa.",
+        2,
+    ),
+    "final_ed_dropped": _Tip(
+        "The -ED ending in {words} was missing, so it sounded like the present. Finish with a "
+        "clear T or D sound.",
+        "Faltou o -ED de {words}, e aí parece que você está falando no presente. Termina com um "
+        'T ou D bem claro, sem colocar "i" no final.',
+        2,
+    ),
+    "omitted": _Tip(
+        "I didn't hear {words}. Try the sentence again a little slower, saying every word.",
+        "Não consegui ouvir {words}. Tenta de novo com calma, falando cada palavra.",
+        6,
+    ),
+    "mispronounced": _Tip(
+        "{words_cap} didn't sound quite right yet. Listen to the model and repeat it slowly, one "
+        "syllable at a time.",
+        "{words_cap} ainda não saiu do jeito certo. Escuta o exemplo e repete devagar, sílaba por "
+        "sílaba.",
+        1,
+    ),
+}
+
+_PRAISE = [
+    ("Excellent! Every word came through clearly.", "Mandou muito bem! Deu pra entender todas as palavras."),
+    ("Great job, that sounded clear and natural.", "Muito bom! Ficou claro e bem natural."),
+    ("Perfect, I understood every word.", "Perfeito, entendi tudinho!"),
+    ("Well done! Your pronunciation was spot on.", "Arrasou! Sua pronúncia está ótima."),
+]  # fmt: skip
+_KEEP_GOING = [
+    ("Keep it up!", "Continua assim!"),
+    ("Ready for a harder one?", "Bora tentar uma frase mais difícil?"),
+    ("Try a longer sentence next.", "Agora tenta uma frase mais comprida."),
+]
+_OPENERS = {
+    "good": [("Good job, almost there!", "Muito bom, tá quase lá!"),
+             ("Nice, just a detail to polish.", "Legal, só falta um detalhe.")],
+    "fair": [("Nice effort!", "Boa tentativa!"), ("Good try!", "Foi bem!")],
+    "low": [("Let's work on this one together.", "Vamos treinar essa juntos?"),
+            ("This one is tricky, let's break it down.", "Essa é difícil mesmo, vamos por partes.")],
+}  # fmt: skip
+_TRY_AGAIN = [
+    ("Try it again when you're ready.", "Grava de novo quando quiser!"),
+    ("Give it another go!", "Bora tentar mais uma vez?"),
+]
+_NO_AUDIO = (
+    "Send me a voice note and I'll check your pronunciation word by word.",
+    "Manda um áudio que eu escuto sua pronúncia palavra por palavra!",
+)
+_NOT_SCORED = (
+    "I couldn't check your pronunciation word by word this time. Try recording again, a bit "
+    "closer to the microphone.",
+    "Dessa vez não consegui avaliar sua pronúncia palavra por palavra. Tenta gravar de novo, um "
+    "pouco mais perto do microfone.",
+)
+_NOTHING_HEARD = (
+    "I couldn't hear any words in that note. Try again in a quiet place, speaking clearly.",
+    "Não consegui ouvir nenhuma palavra nesse áudio. Tenta de novo num lugar mais silencioso, "
+    "falando com calma.",
+)
+
+
+def quote_list(words: Sequence[str], conjunction: str) -> str:
+    """'"a"', '"a" and "b"', '"a", "b" and "c"' (``conjunction`` is "and" or "e")."""
+    quoted = [f'"{word}"' for word in words]
+    if len(quoted) <= 1:
+        return "".join(quoted)
+    return f"{', '.join(quoted[:-1])} {conjunction} {quoted[-1]}"
+
+
+def _tip_key(slug: str) -> str:
+    return "th" if slug in _TH_SOUND else slug
+
+
+def flagged_words(assessment: Assessment) -> list[WordResult]:
+    return [word for word in assessment.words if word.error]
+
+
+def _pick(options: Sequence[tuple[str, str]], rng: random.Random) -> tuple[str, str]:
+    return options[rng.randrange(len(options))]
+
+
+class TemplateCoach:
+    """Coaching from hand-written bilingual templates; instant and deterministic per input."""
+
+    name = "templates"
+
+    def coach(
+        self, assessment: Assessment | None, *, transcript: str, target_text: str | None
+    ) -> CoachingText:
+        # Seeded by the input so a retried request gets the same words, yet replies vary.
+        rng = random.Random(f"{transcript}|{target_text}")  # noqa: S311 - variety, not secrecy
+        if assessment is None:
+            if not transcript.strip():
+                return CoachingText(*_NOTHING_HEARD)
+            return CoachingText(*_NOT_SCORED)
+        if not assessment.aligned:
+            return CoachingText(*_NOT_SCORED)
+        flagged = flagged_words(assessment)
+        score = assessment.overall_score
+        if not flagged and score >= PRAISE_SCORE:
+            praise, more = _pick(_PRAISE, rng), _pick(_KEEP_GOING, rng)
+            return CoachingText(f"{praise[0]} {more[0]}", f"{praise[1]} {more[1]}")
+        band = "good" if score >= GOOD_SCORE else "fair" if score >= FAIR_SCORE else "low"
+        opener = _pick(_OPENERS[band], rng)
+        if not flagged:
+            return CoachingText(
+                f"{opener[0]} Say it once more, a little slower and clearer.",
+                f"{opener[1]} Fala mais uma vez, um pouco mais devagar e com clareza.",
+            )
+        closer = _pick(_TRY_AGAIN, rng)
+        en_tips, pt_tips = self._tips(flagged)
+        return CoachingText(
+            " ".join([opener[0], *en_tips, closer[0]]), " ".join([opener[1], *pt_tips, closer[1]])
+        )
+
+    def _tips(self, flagged: list[WordResult]) -> tuple[list[str], list[str]]:
+        groups: dict[str, list[WordResult]] = {}
+        for word in flagged:
+            groups.setdefault(_tip_key(word.error or "mispronounced"), []).append(word)
+
+        def importance(item: tuple[str, list[WordResult]]) -> tuple[int, int, float]:
+            key, words = item
+            tip = _TIPS.get(key)
+            weight = tip.weight if tip else 1
+            return (-weight, -len(words), min(w.score for w in words))
+
+        en_out: list[str] = []
+        pt_out: list[str] = []
+        for key, words in sorted(groups.items(), key=importance)[:MAX_TIPS]:
+            names = list(dict.fromkeys(w.expected for w in words))[:MAX_WORDS_PER_TIP]
+            tip = _TIPS.get(key)
+            if tip is None:
+                # A slug the templates don't know yet: the scorer's own tip still names the words.
+                first = words[0]
+                en_out.append(f"{quote_list(names, 'and')}: {first.tip_en}".strip())
+                pt_out.append(f"{quote_list(names, 'e')}: {first.tip_pt}".strip())
+                continue
+            sound = _TH_SOUND.get(words[0].error or "", "T")
+            en_words, pt_words = quote_list(names, "and"), quote_list(names, "e")
+            en_out.append(tip.en.format(words=en_words, words_cap=en_words, sound=sound))
+            pt_out.append(tip.pt.format(words=pt_words, words_cap=pt_words, sound=sound))
+        return en_out, pt_out
+
+
+def text_only_coaching() -> CoachingText:
+    return CoachingText(*_NO_AUDIO)
+
+
+class LlmError(RuntimeError):
+    """The LLM could not be reached or answered nonsense; the caller falls back to templates."""
+
+
+class OllamaClient:
+    """``POST {OLLAMA_URL}/api/generate`` with ``stream: false``; one short answer per call."""
+
+    def __init__(self, base_url: str, model: str, timeout_s: float) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s)
+        self.model = model
+
+    async def generate(self, prompt: str) -> str:
+        try:
+            response = await self._client.post(
+                "/api/generate",
+                json={"model": self.model, "prompt": prompt, "stream": False,
+                      "options": {"temperature": 0.4, "num_predict": 160}},
+            )  # fmt: skip
+            response.raise_for_status()
+            text = str(response.json().get("response", "")).strip()
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            raise LlmError(f"Ollama request failed: {exc}") from exc
+        if not text:
+            raise LlmError("Ollama returned an empty answer")
+        return text
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def coaching_prompt(assessment: Assessment | None, transcript: str, target: str | None) -> str:
+    """The instruction for the LLM: short, kind, names the flagged words in double quotes."""
+    lines = [
+        "You are a friendly English pronunciation coach for Brazilian Portuguese speakers.",
+        f'The learner said: "{transcript}".',
+    ]
+    if target:
+        lines.append(f'They were asked to say: "{target}".')
+    if assessment is not None:
+        lines.append(f"Overall pronunciation score: {assessment.overall_score:.0f}/100.")
+        for word in flagged_words(assessment)[:4]:
+            lines.append(
+                f'- "{word.expected}" was heard as "{word.heard}" ({word.error}). Hint: {word.tip_en}'
+            )
+    lines.append(
+        "Reply in English in at most three short sentences: praise if all is well, otherwise "
+        "give one or two concrete tips, putting each English example word in double quotes."
+    )
+    return "\n".join(lines)

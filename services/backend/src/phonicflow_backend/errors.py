@@ -1,0 +1,80 @@
+"""Every error the API returns, as JSON ``{"detail": "...", "code": "..."}``.
+
+:class:`ApiError` is an ``HTTPException`` so that it passes untouched through FastAPI's own
+body parsing (which turns any other exception raised while reading a form into a 400).
+:func:`install_error_handlers` makes FastAPI's validation errors, unknown routes and unexpected
+exceptions follow the same shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_CODES = {
+    400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+    413: "too_large", 415: "not_audio", 422: "invalid_request", 503: "not_ready",
+}  # fmt: skip
+
+
+class ApiError(StarletteHTTPException):
+    def __init__(self, status_code: int, code: str, detail: str) -> None:
+        super().__init__(status_code=status_code, detail=detail)
+        self.code = code
+
+
+def error_body(detail: str, code: str) -> dict[str, str]:
+    return {"detail": detail, "code": code}
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts: list[str] = []
+    for error in exc.errors():
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "header", "path")]
+        where = ".".join(loc) or "request"
+        source = error.get("loc", ("",))[0]
+        kind = f"{source} " if source in ("header", "query", "path") else ""
+        if error.get("type") == "missing":
+            parts.append(f"missing {kind}field '{where}'")
+        else:
+            parts.append(f"{kind}field '{where}': {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = getattr(exc, "code", None) or _DEFAULT_CODES.get(exc.status_code, "error")
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no such endpoint: {request.method} {request.url.path}"
+        return JSONResponse(error_body(detail, code), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(error_body(_describe_validation(exc), "invalid_request"), 422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+        return JSONResponse(error_body("internal error; see the backend logs", "internal"), 500)
+
+
+#: OpenAPI ``responses=`` entries for the error statuses each route can return.
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    from phonicflow_backend.models import ErrorResponse
+
+    descriptions = {
+        400: "Bad field", 401: "Missing or wrong X-Bot-Key", 404: "Unknown session or no audio",
+        413: "Upload over MAX_AUDIO_SIZE_MB or audio over MAX_AUDIO_SECONDS",
+        415: "Not WAV audio, or unreadable", 422: "Missing or malformed fields",
+        503: "Engines still loading",
+    }  # fmt: skip
+    return {s: {"model": ErrorResponse, "description": descriptions[s]} for s in statuses}

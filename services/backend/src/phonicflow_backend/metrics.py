@@ -1,0 +1,51 @@
+"""Prometheus metrics of the backend (seed 8.2: throughput, latency, errors, sessions).
+
+One :class:`Metrics` per app, on its own registry, served as text at ``GET /metrics``.
+
+- ``phonicflow_backend_http_requests_total{method,route,status}``
+- ``phonicflow_backend_http_request_seconds{method,route}`` (histogram)
+- ``phonicflow_backend_stage_seconds{stage}`` (histogram: stt, scoring, coaching, conversation,
+  translation, tts, total)
+- ``phonicflow_backend_stage_failures_total{stage}`` (a stage degraded)
+- ``phonicflow_backend_turns_total{kind}`` (audio, text)
+- ``phonicflow_backend_pronunciation_score`` (histogram, 0–100)
+- ``phonicflow_backend_sessions_created_total``, ``phonicflow_backend_sessions_deleted_total``
+- ``phonicflow_bot_events_total{event}``: what the bot reports through ``POST /bot/metrics``
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60)
+_SCORE_BUCKETS = (10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("phonicflow_backend_http_requests", "HTTP requests answered",
+                                ["method", "route", "status"], registry=r)  # fmt: skip
+        self.request_seconds = Histogram("phonicflow_backend_http_request_seconds",
+                                         "HTTP request latency", ["method", "route"],
+                                         buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
+        self.stage_seconds = Histogram("phonicflow_backend_stage_seconds",
+                                       "Latency of one pipeline stage", ["stage"],
+                                       buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
+        self.stage_failures = Counter("phonicflow_backend_stage_failures",
+                                      "Pipeline stages that failed and were skipped", ["stage"],
+                                      registry=r)  # fmt: skip
+        self.turns = Counter("phonicflow_backend_turns", "Turns processed", ["kind"], registry=r)
+        self.score = Histogram("phonicflow_backend_pronunciation_score",
+                               "Overall pronunciation score of scored turns",
+                               buckets=_SCORE_BUCKETS, registry=r)  # fmt: skip
+        self.sessions_created = Counter("phonicflow_backend_sessions_created",
+                                        "Sessions created", registry=r)  # fmt: skip
+        self.sessions_deleted = Counter("phonicflow_backend_sessions_deleted",
+                                        "Sessions deleted", registry=r)  # fmt: skip
+        self.bot_events = Counter("phonicflow_bot_events", "Events reported by the bot",
+                                  ["event"], registry=r)  # fmt: skip
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,301 @@
+"""One learner turn through the stages: STT → scoring → coaching/conversation → translation → TTS.
+
+Usage::
+
+    engines = await asyncio.to_thread(Engines.load, settings)   # slow; once, at start-up
+    pipeline = Pipeline(engines, metrics)
+    result = await pipeline.run_audio(pcm, target_text="I think three trees are there")
+    result = await pipeline.run_text("How are you?")
+
+Each stage is timed (``timings_ms``), traced (a span named after the stage) and may fail on its
+own: a failed stage lands in ``degraded`` and the turn still completes (seed 7.2) — no TTS gives
+a text-only answer, no translation keeps the Portuguese templates, an unreachable LLM falls back
+to the templates (``llm``). Blocking engines run in worker threads; with a drill target, STT
+and scoring run in parallel since scoring needs only the target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from opentelemetry import trace
+
+from phonicflow_backend.audio import Pcm
+from phonicflow_backend.coaching import (
+    CoachingText,
+    LlmError,
+    OllamaClient,
+    TemplateCoach,
+    coaching_prompt,
+    flagged_words,
+    text_only_coaching,
+)
+from phonicflow_backend.config import BackendSettings
+from phonicflow_backend.conversation import Reply, TemplateConversation, conversation_prompt
+from phonicflow_backend.metrics import Metrics
+from phonicflow_backend.scoring import (
+    Assessment,
+    PronunciationScorer,
+    ScoringError,
+    create_scorer,
+)
+from phonicflow_backend.stt import SpeechToText, create_stt
+from phonicflow_backend.translation import TranslationError, Translator, create_translator
+from phonicflow_backend.tts import TextToSpeech, TtsError, create_tts, speak_bilingual
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("phonicflow_backend.pipeline")
+T = TypeVar("T")
+
+
+@dataclass
+class Engines:
+    """Everything slow to load, loaded once. ``None`` means the engine is switched off."""
+
+    stt: SpeechToText
+    scorer: PronunciationScorer
+    translator: Translator | None
+    tts: TextToSpeech | None
+    llm: OllamaClient | None
+    coach: TemplateCoach = field(default_factory=TemplateCoach)
+    conversation: TemplateConversation = field(default_factory=TemplateConversation)
+
+    @classmethod
+    def load(cls, settings: BackendSettings) -> Engines:
+        tts = create_tts(
+            settings.tts_engine,
+            espeak_binary=settings.espeak_binary,
+            timeout_s=settings.tts_timeout_s,
+            piper_voice=settings.piper_voice_path,
+        )
+        llm = (
+            OllamaClient(settings.ollama_url, settings.ollama_model, settings.ollama_timeout_s)
+            if settings.ollama_url
+            else None
+        )
+        return cls(
+            stt=create_stt(settings),
+            scorer=create_scorer(),
+            translator=create_translator(settings),
+            tts=tts,
+            llm=llm,
+        )
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "stt": self.stt.name,
+            "scoring": "pocketsphinx-align",
+            "coaching": "ollama" if self.llm else "templates",
+            "translation": self.translator.name if self.translator else "none",
+            "tts": self.tts.name if self.tts else "none",
+        }
+
+
+@dataclass
+class TurnResult:
+    transcript: str
+    target_text: str | None
+    assessment: Assessment | None
+    coaching: CoachingText
+    reply: Reply
+    coaching_audio: bytes | None
+    conversational_audio: bytes | None
+    degraded: list[str]
+    timings_ms: dict[str, int]
+
+
+class _Stages:
+    """Times, traces and records the failures of one turn's stages."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self.timings: dict[str, int] = {}
+        self.degraded: list[str] = []
+
+    def fail(self, stage: str, exc: BaseException) -> None:
+        if stage not in self.degraded:
+            self.degraded.append(stage)
+        self.metrics.stage_failures.labels(stage).inc()
+        log.warning("stage degraded", extra={"stage": stage, "error": str(exc)[:300]})
+
+    async def run(self, stage: str, work: Callable[[], Awaitable[T]]) -> T:
+        start = time.perf_counter()
+        with tracer.start_as_current_span(stage) as span:
+            try:
+                return await work()
+            except Exception as exc:
+                span.record_exception(exc)
+                span.set_status(trace.Status(trace.StatusCode.ERROR, str(exc)[:200]))
+                raise
+            finally:
+                elapsed = time.perf_counter() - start
+                self.timings[stage] = self.timings.get(stage, 0) + round(elapsed * 1000)
+                self.metrics.stage_seconds.labels(stage).observe(elapsed)
+
+
+class Pipeline:
+    def __init__(self, engines: Engines, metrics: Metrics) -> None:
+        self.engines = engines
+        self.metrics = metrics
+
+    async def run_audio(self, pcm: Pcm, target_text: str | None) -> TurnResult:
+        stages = _Stages(self.metrics)
+        start = time.perf_counter()
+        with tracer.start_as_current_span("pipeline") as span:
+            span.set_attribute("audio.seconds", round(pcm.seconds, 3))
+            span.set_attribute("pipeline.drill", target_text is not None)
+            if target_text:
+                transcript, assessment = await asyncio.gather(
+                    self._stt(stages, pcm), self._score(stages, pcm, target_text)
+                )
+            else:
+                transcript = await self._stt(stages, pcm)
+                assessment = await self._score(stages, pcm, transcript) if transcript else None
+            coaching, reply = await asyncio.gather(
+                self._coach(stages, assessment, transcript, target_text),
+                self._converse(stages, transcript, drill=target_text is not None),
+            )
+            coaching_audio, reply_audio = await self._speak(stages, coaching, reply)
+        stages.timings["total"] = round((time.perf_counter() - start) * 1000)
+        self.metrics.stage_seconds.labels("total").observe(time.perf_counter() - start)
+        self.metrics.turns.labels("audio").inc()
+        if assessment is not None:
+            self.metrics.score.observe(assessment.overall_score)
+        return TurnResult(transcript, target_text, assessment, coaching, reply, coaching_audio,
+                          reply_audio, stages.degraded, stages.timings)  # fmt: skip
+
+    async def run_text(self, text: str) -> TurnResult:
+        stages = _Stages(self.metrics)
+        start = time.perf_counter()
+        with tracer.start_as_current_span("pipeline") as span:
+            span.set_attribute("pipeline.text_only", True)
+            coaching = text_only_coaching()
+            reply = await self._converse(stages, text, drill=False)
+            coaching_audio, reply_audio = await self._speak(stages, coaching, reply)
+        stages.timings["total"] = round((time.perf_counter() - start) * 1000)
+        self.metrics.turns.labels("text").inc()
+        return TurnResult(text, None, None, coaching, reply, coaching_audio, reply_audio,
+                          stages.degraded, stages.timings)  # fmt: skip
+
+    async def _stt(self, stages: _Stages, pcm: Pcm) -> str:
+        async def work() -> str:
+            text = await asyncio.to_thread(self.engines.stt.transcribe, pcm.samples, pcm.rate)
+            span = trace.get_current_span()
+            span.set_attribute("stt.engine", self.engines.stt.name)
+            span.set_attribute("stt.words", len(text.split()))
+            return text
+
+        try:
+            return await stages.run("stt", work)
+        except Exception as exc:
+            stages.fail("stt", exc)
+            return ""
+
+    async def _score(self, stages: _Stages, pcm: Pcm, expected: str) -> Assessment | None:
+        async def work() -> Assessment:
+            result = await asyncio.to_thread(
+                self.engines.scorer.assess, pcm.samples, pcm.rate, expected
+            )
+            span = trace.get_current_span()
+            span.set_attribute("scoring.overall", result.overall_score)
+            span.set_attribute("scoring.words", len(result.words))
+            span.set_attribute("scoring.flagged", len(flagged_words(result)))
+            span.set_attribute("scoring.aligned", result.aligned)
+            return result
+
+        try:
+            return await stages.run("scoring", work)
+        except ScoringError as exc:
+            # Unusable audio (silence, too short): the coaching says so; not an engine failure.
+            log.info("not scored", extra={"reason": str(exc)})
+            return None
+        except Exception as exc:
+            stages.fail("scoring", exc)
+            return None
+
+    async def _translate(self, stages: _Stages, text: str) -> str:
+        translator = self.engines.translator
+        if translator is None:
+            raise TranslationError("no translator configured")
+
+        async def work() -> str:
+            trace.get_current_span().set_attribute("translation.engine", translator.name)
+            return await asyncio.to_thread(translator.translate, text)
+
+        return await stages.run("translation", work)
+
+    async def _coach(
+        self, stages: _Stages, assessment: Assessment | None, transcript: str, target: str | None
+    ) -> CoachingText:
+        async def templates() -> CoachingText:
+            trace.get_current_span().set_attribute("coaching.source", "templates")
+            return self.engines.coach.coach(assessment, transcript=transcript, target_text=target)
+
+        fallback = await stages.run("coaching", templates)
+        if self.engines.llm is None:
+            return fallback
+        llm = self.engines.llm
+        try:
+            english = await stages.run(
+                "llm", lambda: llm.generate(coaching_prompt(assessment, transcript, target))
+            )
+        except LlmError as exc:
+            stages.fail("llm", exc)
+            return fallback
+        try:
+            portuguese = await self._translate(stages, english)
+        except TranslationError as exc:
+            stages.fail("translation", exc)
+            return fallback
+        return CoachingText(english, portuguese, source="llm")
+
+    async def _converse(self, stages: _Stages, text: str, *, drill: bool) -> Reply:
+        async def templates() -> Reply:
+            return self.engines.conversation.reply(text, drill=drill)
+
+        fallback = await stages.run("conversation", templates)
+        if self.engines.llm is None or not text.strip():
+            return fallback
+        llm = self.engines.llm
+        try:
+            english = await stages.run("llm", lambda: llm.generate(conversation_prompt(text)))
+        except LlmError as exc:
+            stages.fail("llm", exc)
+            return fallback
+        try:
+            portuguese = await self._translate(stages, english)
+        except TranslationError as exc:
+            stages.fail("translation", exc)
+            return fallback
+        return Reply(english, portuguese, source="llm")
+
+    async def _speak(
+        self, stages: _Stages, coaching: CoachingText, reply: Reply
+    ) -> tuple[bytes | None, bytes | None]:
+        tts = self.engines.tts
+        if tts is None:
+            stages.fail("tts", TtsError("TTS_ENGINE=none"))
+            return None, None
+
+        async def work() -> tuple[bytes | None, bytes | None]:
+            trace.get_current_span().set_attribute("tts.engine", tts.name)
+            results = await asyncio.gather(
+                speak_bilingual(tts, coaching.en, coaching.pt),
+                speak_bilingual(tts, reply.en, None),
+                return_exceptions=True,
+            )
+            out: list[bytes | None] = []
+            for result in results:
+                if isinstance(result, BaseException):
+                    stages.fail("tts", result)
+                    out.append(None)
+                else:
+                    out.append(result)
+            return out[0], out[1]
+
+        return await stages.run("tts", work)

