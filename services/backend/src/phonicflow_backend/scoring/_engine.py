@@ -1,13 +1,393 @@
-"""The pocketsphinx engine (being built; the public types are final)."""
+"""The pocketsphinx engine behind ``create_scorer``: three passes over one utterance.
+
+1. **Variant decode** (JSGF): each target word is a choice between its dictionary
+   pronunciations and its learner variants (``_variants.py``), each added to the decoder's
+   dictionary under a made-up spelling (``pf_th_ih_ng_k``). Canonical pronunciations carry a
+   prior weight (``ScorerConfig.canonical_weight``) so a variant must be clearly better
+   acoustically to win. The winner per word is the error (or none).
+2. **Forced alignment** of the canonical text, then a phone-level second pass
+   (``set_alignment``): per-phone acoustic scores for every target word.
+3. **Scores**: pocketsphinx normalises acoustic scores frame by frame against the best senone
+   of the frame, so a phone's score divided by its frames is how far it falls from the best
+   the model could find there (a goodness-of-pronunciation measure); it is mapped to 0..100.
+
+Decoders are pooled (one per concurrent call) because a pocketsphinx decoder is not
+thread-safe; each loads the model once and keeps it.
+"""
 
 from __future__ import annotations
 
-from ._types import Assessment, ScorerConfig, ScoringError
+import array
+import math
+import queue
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pocketsphinx import Decoder, get_model_path
+
+from ._catalogue import ERRORS
+from ._lexicon import Lexicon, Phones
+from ._text import Token, tokenize
+from ._types import Assessment, ScorerConfig, ScoringError, WordResult
+from ._variants import Variant, variants
+
+#: the acoustic model's input rate; other rates are rejected rather than silently misread
+MODEL_SAMPLE_RATE = 16000
+#: pocketsphinx computes 100 feature frames per second
+FRAMES_PER_SECOND = 100
+# pocketsphinx's alignment scores are log base 1.0001, shifted right by 10 bits (SENSCR_SHIFT)
+_ALIGN_SCORE_TO_NATS = math.log(1.0001) * 1024
+# beams used when the first alignment fails (the defaults are 1e-48)
+_WIDE_BEAMS = {"beam": 1e-100, "wbeam": 1e-80, "pbeam": 1e-100}
+
+
+@dataclass
+class _Target:
+    token: Token
+    pronunciations: list[Phones]
+    variants: list[Variant]
+
+
+@dataclass
+class _Segment:
+    choice: str
+    start: int
+    end: int
+    #: acoustic log-score of the word, in nats, relative to the best senone of each frame
+    nats: float
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.start + 1
+
+
+def _nats(ascore: float) -> float:
+    # pocketsphinx hands the score back exponentiated; very poor long words underflow to 0
+    return math.log(ascore) if ascore > 0 else -math.inf
+
+
+@dataclass
+class _Phone:
+    name: str
+    start: int
+    frames: int
+    #: acoustic log-score in nats relative to the best senone of each frame (≤ 0)
+    nats: float
+
+    @property
+    def per_frame(self) -> float:
+        return self.nats / max(1, self.frames)
+
+
+def _changed_positions(canonical: Phones, variant: Phones) -> list[int] | None:
+    """Canonical positions a variant replaces or drops; None when it only inserts phones."""
+    if len(variant) == len(canonical):
+        return [i for i, (a, b) in enumerate(zip(canonical, variant, strict=True)) if a != b]
+    if len(variant) == len(canonical) - 1:
+        for i in range(len(canonical)):
+            if canonical[:i] + canonical[i + 1 :] == variant:
+                return [i]
+    return None
+
+
+def _dict_name(phones: Phones) -> str:
+    return "pf_" + "_".join(p.lower() for p in phones)
+
+
+def word_score(nats_per_frame: float, config: ScorerConfig) -> float:
+    """Map a word's mean per-frame log-score gap (≤ 0) to 0..100, a logistic curve.
+
+    The gap is how far the word's states fall below the best senone of each frame: 0 is as
+    good as the model can hear. ``config.midpoint_nats`` scores 50; ``config.slope_nats``
+    sets how fast the score falls around it.
+    """
+    if math.isinf(nats_per_frame):
+        return 0.0
+    x = (-nats_per_frame - config.midpoint_nats) / config.slope_nats
+    return 100.0 / (1.0 + math.exp(min(x, 50.0)))
 
 
 class SphinxScorer:
+    """PronunciationScorer on pocketsphinx; thread-safe (a pool of decoders)."""
+
     def __init__(self, config: ScorerConfig) -> None:
         self.config = config
+        model = Path(get_model_path())
+        self._hmm = config.model_dir or model / "en-us" / "en-us"
+        self._dict = config.dictionary or model / "en-us" / "cmudict-en-us.dict"
+        self.lexicon = Lexicon.load(self._dict, config.espeak_ng, config.espeak_timeout)
+        self._pool: queue.LifoQueue[Decoder] = queue.LifoQueue()
+        self._pool.put(self._new_decoder())
+        # aligners apart from grammar decoders: once a pocketsphinx 5.1 decoder has run an FSG
+        # search, its forced alignment drops words
+        self._align_pool: queue.LifoQueue[Decoder] = queue.LifoQueue()
+        self._align_pool.put(self._new_decoder())
+        # wide-beam aligners for retries are made on first need
+        self._wide_pool: queue.LifoQueue[Decoder] = queue.LifoQueue()
+
+    def _new_decoder(self, **beams: float) -> Decoder:
+        # bestpath rescoring squeezes phones to impossible durations in alignment: off
+        return Decoder(
+            hmm=str(self._hmm),
+            dict=str(self._dict),
+            lm=None,
+            bestpath=False,
+            loglevel="FATAL",
+            **beams,
+        )
+
+    @contextmanager
+    def _decoder(self) -> Iterator[Decoder]:
+        with self._pooled(self._pool, {}) as decoder:
+            yield decoder
+
+    @contextmanager
+    def _aligner(self) -> Iterator[Decoder]:
+        with self._pooled(self._align_pool, {}) as decoder:
+            yield decoder
+
+    @contextmanager
+    def _wide_decoder(self) -> Iterator[Decoder]:
+        with self._pooled(self._wide_pool, _WIDE_BEAMS) as decoder:
+            yield decoder
+
+    @contextmanager
+    def _pooled(self, pool: queue.LifoQueue[Decoder], beams: dict[str, float]) -> Iterator[Decoder]:
+        try:
+            decoder = pool.get_nowait()
+        except queue.Empty:
+            decoder = self._new_decoder(**beams)
+        try:
+            yield decoder
+        finally:
+            pool.put(decoder)
+
+    # -- input checks -------------------------------------------------------------------
+
+    def _check_audio(self, pcm16: bytes, sample_rate: int) -> None:
+        cfg = self.config
+        if sample_rate != MODEL_SAMPLE_RATE:
+            raise ScoringError(f"audio must be {MODEL_SAMPLE_RATE} Hz, got {sample_rate} Hz")
+        if len(pcm16) % 2:
+            raise ScoringError("audio is not 16-bit PCM (odd number of bytes)")
+        seconds = len(pcm16) / 2 / sample_rate
+        if seconds < cfg.min_seconds:
+            raise ScoringError(f"audio too short to score ({seconds:.2f} s < {cfg.min_seconds} s)")
+        if seconds > cfg.max_seconds:
+            raise ScoringError(f"audio too long to score ({seconds:.1f} s > {cfg.max_seconds} s)")
+        samples = array.array("h", pcm16)
+        if sys.byteorder == "big":
+            samples.byteswap()
+        rms = math.sqrt(sum(s * s for s in samples) / len(samples))
+        if rms < cfg.silence_rms:
+            raise ScoringError("no speech heard: the audio is silent")
+
+    def _targets(self, expected_text: str) -> list[_Target]:
+        tokens = tokenize(expected_text)
+        if not tokens:
+            raise ScoringError("no words to score in the expected text")
+        if len(tokens) > self.config.max_words:
+            raise ScoringError(f"too many words to score ({len(tokens)} > {self.config.max_words})")
+        targets = []
+        for token in tokens:
+            prons = self.lexicon.lookup(token.key)
+            found = variants(token.key, prons, self.config.disabled_errors) if prons else []
+            targets.append(_Target(token, prons, found))
+        if not any(t.pronunciations for t in targets):
+            raise ScoringError("none of the expected words can be scored (unknown words)")
+        return targets
+
+    # -- the passes ---------------------------------------------------------------------
 
     def assess(self, pcm16: bytes, sample_rate: int, expected_text: str) -> Assessment:
-        raise ScoringError("the pronunciation scorer is not ready yet")
+        self._check_audio(pcm16, sample_rate)
+        targets = self._targets(expected_text)
+        scoreable = [t for t in targets if t.pronunciations]
+        with self._decoder() as decoder:
+            chosen = self._variant_decode(decoder, pcm16, scoreable, self._grammar(scoreable))
+        with self._aligner() as aligner:
+            phones = self._align(aligner, pcm16, scoreable, wide=False)
+        if phones is None:
+            # the beam often prunes the right path away on odd audio: retry wide once
+            with self._wide_decoder() as decoder:
+                phones = self._align(decoder, pcm16, scoreable, wide=True)
+        if phones is None:
+            # no alignment even with wide beams: say so, do not guess errors
+            return self._fallback(targets)
+        results: list[WordResult] = []
+        it_chosen = iter(chosen or [None] * len(scoreable))
+        it_phones = iter(phones)
+        for target in targets:
+            if not target.pronunciations:
+                results.append(self._unscored(target))
+                continue
+            results.append(self._word_result(target, next(it_chosen), next(it_phones)))
+        scored = [w.score for w in results if w.scored]
+        overall = sum(scored) / len(scored) if scored else 0.0
+        return Assessment(round(overall, 1), results, aligned=True)
+
+    def _align(
+        self, decoder: Decoder, pcm16: bytes, targets: list[_Target], wide: bool
+    ) -> list[list[_Phone]] | None:
+        """Per target word, its canonical pronunciation's phones as aligned to the audio."""
+        self._add_words(decoder, targets)
+        decoder.set_align_text(" ".join(_dict_name(t.pronunciations[0]) for t in targets))
+        if not self._run(decoder, pcm16) or decoder.hyp() is None:
+            return None
+        decoder.set_alignment()
+        if not self._run(decoder, pcm16):
+            return None
+        alignment = decoder.get_alignment()
+        if alignment is None:
+            return None
+        words = [
+            [_Phone(p.name, p.start, p.duration, p.score * _ALIGN_SCORE_TO_NATS) for p in w]
+            for w in alignment
+            if w.name.startswith("pf_")
+        ]
+        # every target word must come back, or the alignment is not usable
+        return words if len(words) == len(targets) else None
+
+    def _add_words(self, decoder: Decoder, targets: list[_Target]) -> None:
+        pending: dict[str, Phones] = {}
+        for target in targets:
+            for phones in [*target.pronunciations, *(v.phones for v in target.variants)]:
+                name = _dict_name(phones)
+                if name not in pending and decoder.lookup_word(name) is None:
+                    pending[name] = phones
+        for name, phones in pending.items():
+            # update=False: searches are rebuilt by set_align_text / add_jsgf_string anyway, and
+            # rebuilding the active (alignment) search here breaks the next alignment
+            decoder.add_word(name, " ".join(phones), False)
+
+    def _grammar(self, targets: list[_Target]) -> str:
+        weight = self.config.canonical_weight
+        rules = []
+        for i, target in enumerate(targets):
+            alts = [f"/{weight}/ {_dict_name(p)}" for p in target.pronunciations]
+            alts += [f"/1/ {_dict_name(v.phones)}" for v in target.variants]
+            rules.append(f"<w{i}> = {' | '.join(alts)};")
+        body = " ".join(f"[<w{i}>]" for i in range(len(targets)))
+        return "#JSGF V1.0;\ngrammar pf;\npublic <s> = " + body + ";\n" + "\n".join(rules) + "\n"
+
+    def _run(self, decoder: Decoder, pcm16: bytes) -> bool:
+        """Decode the whole utterance; False when the search failed (alignment pruned)."""
+        decoder.start_utt()
+        try:
+            decoder.process_raw(pcm16, full_utt=True)
+        finally:
+            try:
+                decoder.end_utt()
+            except RuntimeError:
+                return False
+        return True
+
+    def _variant_decode(
+        self, decoder: Decoder, pcm16: bytes, targets: list[_Target], grammar: str
+    ) -> list[_Segment | None] | None:
+        """Per target word: the pronunciation that won (or None when the word was skipped)."""
+        self._add_words(decoder, targets)
+        decoder.add_jsgf_string("pf", grammar)
+        decoder.activate_search("pf")
+        if not self._run(decoder, pcm16) or decoder.hyp() is None:
+            return None
+        segs = [
+            _Segment(s.word, s.start_frame, s.end_frame, _nats(s.ascore))
+            for s in decoder.seg()
+            if s.word.startswith("pf_")
+        ]
+        # the grammar is a fixed sequence of optional words: walk it in order
+        out: list[_Segment | None] = []
+        k = 0
+        for target in targets:
+            names = {_dict_name(p) for p in target.pronunciations}
+            names |= {_dict_name(v.phones) for v in target.variants}
+            if k < len(segs) and segs[k].choice in names:
+                out.append(segs[k])
+                k += 1
+            else:
+                out.append(None)
+        return out
+
+    # -- results ------------------------------------------------------------------------
+
+    def _word_result(
+        self, target: _Target, chosen: _Segment | None, phones: list[_Phone]
+    ) -> WordResult:
+        cfg = self.config
+        canonical = target.pronunciations[0]
+        frames = sum(p.frames for p in phones)
+        score = word_score(sum(p.nats for p in phones) / max(1, frames), cfg)
+        start = phones[0].start / FRAMES_PER_SECOND
+        end = (phones[-1].start + phones[-1].frames) / FRAMES_PER_SECOND
+        heard_phones: Phones = canonical
+        heard = target.token.surface
+        error: str | None = None
+        variant = self._confirmed_variant(target, chosen, phones)
+        if chosen is None and score < cfg.omitted_below:
+            error, heard, heard_phones = "omitted", "", ()
+            score = 0.0
+        elif variant is not None:
+            error, heard, heard_phones = variant.slug, variant.heard, variant.phones
+            score = min(score, cfg.flagged_score_cap)
+        elif score < cfg.mispronounced_below:
+            error = "mispronounced"
+        pattern = ERRORS.get(error) if error else None
+        return WordResult(
+            expected=target.token.surface,
+            heard=heard,
+            score=round(score, 1),
+            error=error,
+            error_type=pattern.error_type if pattern else None,
+            expected_phones=" ".join(canonical),
+            heard_phones=" ".join(heard_phones),
+            start=round(start, 2),
+            end=round(end, 2),
+            tip_en=pattern.tip_en if pattern else "",
+            tip_pt=pattern.tip_pt if pattern else "",
+        )
+
+    def _confirmed_variant(
+        self, target: _Target, chosen: _Segment | None, phones: list[_Phone]
+    ) -> Variant | None:
+        """The learner variant the decode chose, if the canonical alignment agrees.
+
+        A variant that replaces or drops canonical phones is believed only when one of those
+        phones aligned badly (``weak_phone_nats`` per frame): the free decode alone flips too
+        easily between near neighbours such as DH and D. Insertions change no canonical phone,
+        so the decode's choice stands.
+        """
+        if chosen is None:
+            return None
+        variant = next((v for v in target.variants if _dict_name(v.phones) == chosen.choice), None)
+        if variant is None:
+            return None
+        canonical = target.pronunciations[0]
+        changed = _changed_positions(canonical, variant.phones)
+        if changed is None:
+            return variant
+        weak = self.config.weak_phone_nats
+        return variant if any(phones[i].per_frame < weak for i in changed) else None
+
+    def _unscored(self, target: _Target) -> WordResult:
+        return WordResult(
+            expected=target.token.surface,
+            heard="",
+            score=0.0,
+            error=None,
+            error_type=None,
+            expected_phones="",
+            heard_phones="",
+            start=0.0,
+            end=0.0,
+            tip_en="",
+            tip_pt="",
+            scored=False,
+        )
+
+    def _fallback(self, targets: list[_Target]) -> Assessment:
+        words = [self._unscored(t) for t in targets]
+        return Assessment(0.0, words, aligned=False)

@@ -67,6 +67,19 @@ DEFAULT_MAX_WORDS = 60
 DEFAULT_SILENCE_RMS = 100.0
 #: a word scoring below this is flagged "mispronounced" even when no known pattern won
 DEFAULT_MISPRONOUNCED_BELOW = 35.0
+#: prior weight of a word's dictionary pronunciations against each learner variant (JSGF
+#: weights); higher means fewer false alarms and fewer detections
+DEFAULT_CANONICAL_WEIGHT = 1.0
+#: a word whose states fall this many nats per frame below the best senone scores 50
+DEFAULT_MIDPOINT_NATS = 4.5
+#: a phone aligned worse than this (nats per frame) is evidence the learner changed it
+DEFAULT_WEAK_PHONE_NATS = -5.0
+#: a word the decode skipped is "omitted" only if its forced alignment scores below this
+DEFAULT_OMITTED_BELOW = 40.0
+#: the width of the logistic around the midpoint, nats per frame
+DEFAULT_SLOPE_NATS = 1.0
+#: a word flagged with an error scores at most this
+DEFAULT_FLAGGED_SCORE_CAP = 50.0
 #: how long espeak-ng may take to spell an unknown word, seconds
 DEFAULT_ESPEAK_TIMEOUT = 5.0
 
@@ -89,6 +102,12 @@ class ScorerConfig:
     max_words: int = DEFAULT_MAX_WORDS
     silence_rms: float = DEFAULT_SILENCE_RMS
     mispronounced_below: float = DEFAULT_MISPRONOUNCED_BELOW
+    canonical_weight: float = DEFAULT_CANONICAL_WEIGHT
+    midpoint_nats: float = DEFAULT_MIDPOINT_NATS
+    slope_nats: float = DEFAULT_SLOPE_NATS
+    weak_phone_nats: float = DEFAULT_WEAK_PHONE_NATS
+    omitted_below: float = DEFAULT_OMITTED_BELOW
+    flagged_score_cap: float = DEFAULT_FLAGGED_SCORE_CAP
     #: error slugs to leave out of the variant grammar (e.g. to switch a noisy rule off)
     disabled_errors: frozenset[str] = field(default_factory=frozenset)
 
