@@ -233,6 +233,11 @@ def _open(data: bytes, format_hint: int) -> Any:
                 return av.open(io.BytesIO(data), mode="r", format=demuxer)
             except (av.error.FFmpegError, ValueError, UnicodeDecodeError):
                 pass
+        if isinstance(exc, EOFError):
+            raise UndecodableAudio(
+                f"input ends before any audio could be read ({len(data)} bytes): "
+                "a header without data, a file cut short, or not audio at all"
+            ) from None
         raise UndecodableAudio(
             f"input is not a recognisable audio file ({len(data)} bytes; "
             f"the demuxer said: {_describe(exc)})"

@@ -165,8 +165,12 @@ class AudioConverterServicer(converter_pb2_grpc.AudioConverterServiceServicer):
                     "conversion abandoned",
                 )
             except asyncio.CancelledError:
+                # gRPC cancels the handler itself when the deadline passes, often before our own
+                # timeout fires: name it after the cause.
                 stop.set()
-                self._log(operation, audio, started, status="CANCELLED")
+                expired = deadline is not None and time.monotonic() >= deadline
+                status = "DEADLINE_EXCEEDED" if expired else "CANCELLED"
+                self._log(operation, audio, started, status=status)
                 raise
             except codec.ConversionError as exc:
                 code = _STATUS.get(type(exc), grpc.StatusCode.INVALID_ARGUMENT)

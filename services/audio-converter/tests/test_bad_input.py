@@ -1,0 +1,212 @@
+"""Broken, hostile or oversized uploads get a clear status and message, and the very next good
+request still works: one bad voice note never takes the converter down."""
+
+from __future__ import annotations
+
+import io
+import random
+import subprocess
+import wave
+
+import grpc
+import pytest
+
+from phonicflow.audio.v1 import converter_pb2
+from phonicflow_testing import speech
+from phonicflow_testing.voice_notes import speech_note
+
+LIMITED_MB = 0.5
+LIMITED_SECONDS = 20
+
+
+@pytest.fixture(scope="module")
+def limited(start_converter):
+    """A converter with small limits, so oversized inputs are cheap to make."""
+    return start_converter(
+        CONVERTER_MAX_INPUT_MB=str(LIMITED_MB), CONVERTER_MAX_DURATION_SECONDS=str(LIMITED_SECONDS)
+    )
+
+
+def _png() -> bytes:
+    return subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=64x64", "-frames:v", "1",
+         "-c:v", "png", "-f", "image2pipe", "pipe:1"],
+        check=True, capture_output=True, timeout=30,
+    ).stdout  # fmt: skip
+
+
+def _empty_wav() -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(16000)
+        writer.writeframes(b"")
+    return out.getvalue()
+
+
+def _garbled(data: bytes, intact: float = 0.5) -> bytes:
+    rng = random.Random(2026)
+    head = int(len(data) * intact)
+    return data[:head] + rng.randbytes(len(data) - head)
+
+
+def _expect_error(stub, request, code, *words, method="ToWav"):
+    with pytest.raises(grpc.RpcError) as info:
+        getattr(stub, method)(request, timeout=30)
+    assert info.value.code() == code, info.value.details()
+    details = info.value.details().lower()
+    for word in words:
+        assert word.lower() in details, details
+    return details
+
+
+def _still_works(stub, audio):
+    reply = stub.ToWav(converter_pb2.ToWavRequest(audio=audio), timeout=30)
+    assert reply.output.duration_seconds > 1.0
+
+
+BAD_INPUTS = {
+    "empty": (lambda enc: b"", ["empty"]),
+    "random bytes": (lambda enc: random.Random(1).randbytes(40_000), ["not a recognisable audio"]),
+    "a few random bytes": (lambda enc: b"\x00\x01garbage", ["not a recognisable audio"]),
+    "ogg header only": (lambda enc: enc["ogg"][:200], ["ends before any audio"]),
+    "ogg damaged right after its header": (
+        lambda enc: _garbled(enc["ogg"], 0.1),
+        ["ends before any audio"],
+    ),
+    "wav header only": (lambda enc: enc["wav"][:44], ["not a recognisable audio"]),
+    "a PNG named .ogg": (lambda enc: _png(), ["no audio stream", "png"]),
+    "a zero-length WAV": (lambda enc: _empty_wav(), ["no samples"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_a_learner_sends_something_that_is_not_audio_and_is_told_so(converter, encoded, case):
+    make, words = BAD_INPUTS[case]
+    _expect_error(
+        converter.stub,
+        converter_pb2.ToWavRequest(audio=make(encoded), format_hint=converter_pb2.AUDIO_FORMAT_OGG),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        *words,
+    )
+    _still_works(converter.stub, encoded["ogg"])
+
+
+def test_garbage_sent_for_a_voice_reply_is_refused_too(converter, encoded):
+    _expect_error(
+        converter.stub,
+        converter_pb2.ToVoiceRequest(audio=b"not audio at all" * 100),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "not a recognisable audio",
+        method="ToVoice",
+    )
+    _still_works(converter.stub, encoded["ogg"])
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected_seconds"),
+    [("truncated", 4), ("garbled", 4)],
+)
+def test_a_voice_note_cut_short_in_transit_is_detected_from_telegrams_duration(
+    converter, encoded, damage, expected_seconds
+):
+    note = encoded["ogg"]
+    broken = note[: len(note) // 3] if damage == "truncated" else _garbled(note)
+    details = _expect_error(
+        converter.stub,
+        converter_pb2.ToWavRequest(audio=broken, expected_duration_seconds=expected_seconds),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "truncated",
+        f"{expected_seconds} s reported",
+    )
+    assert "allow_partial" in details
+    _still_works(converter.stub, note)
+
+
+def test_with_allow_partial_the_audio_that_survived_is_returned_and_flagged(converter, encoded):
+    note = encoded["ogg"]
+    reply = converter.stub.ToWav(
+        converter_pb2.ToWavRequest(
+            audio=note[: len(note) // 3], expected_duration_seconds=4, allow_partial=True
+        ),
+        timeout=30,
+    )
+    assert reply.partial
+    assert 0.3 < reply.output.duration_seconds < 2.5
+    assert speech.wav_info(reply.wav)[3] == pytest.approx(reply.output.duration_seconds)
+
+
+def test_telegram_rounding_the_duration_up_is_not_mistaken_for_truncation(converter, encoded):
+    full = converter.stub.ToWav(converter_pb2.ToWavRequest(audio=encoded["ogg"]), timeout=30)
+    reported = int(full.input.duration_seconds) + 1  # whole seconds, rounded up
+    reply = converter.stub.ToWav(
+        converter_pb2.ToWavRequest(audio=encoded["ogg"], expected_duration_seconds=reported),
+        timeout=30,
+    )
+    assert not reply.partial
+
+
+@pytest.mark.parametrize(
+    ("field", "request_kwargs", "method"),
+    [
+        ("sample_rate_hz", {"sample_rate_hz": 96000}, "ToWav"),
+        ("sample_rate_hz", {"sample_rate_hz": 4000}, "ToWav"),
+        ("channels", {"channels": 6}, "ToWav"),
+        ("bitrate_bps", {"bitrate_bps": 1000}, "ToVoice"),
+    ],
+)
+def test_unsupported_parameters_are_refused_by_name(
+    converter, encoded, field, request_kwargs, method
+):
+    message = converter_pb2.ToWavRequest if method == "ToWav" else converter_pb2.ToVoiceRequest
+    _expect_error(
+        converter.stub,
+        message(audio=encoded["ogg"], **request_kwargs),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        field,
+        method=method,
+    )
+
+
+def test_a_file_over_the_size_limit_is_refused_with_the_limit_named(limited, encoded):
+    too_big = encoded["wav"] * 3  # ~0.6 MB of bytes; only the size matters
+    assert len(too_big) > LIMITED_MB * 2**20
+    _expect_error(
+        limited.stub,
+        converter_pb2.ToWavRequest(audio=too_big),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "over the limit",
+        str(int(LIMITED_MB * 2**20)),
+    )
+    _still_works(limited.stub, encoded["ogg"])
+
+
+def test_a_note_over_the_duration_limit_is_refused_before_decoding(limited, encoded):
+    long_note = speech_note(LIMITED_SECONDS + 10, "ogg")
+    _expect_error(
+        limited.stub,
+        converter_pb2.ToWavRequest(audio=long_note),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        f"limit of {LIMITED_SECONDS} s",
+        "before decoding",
+    )
+    _still_works(limited.stub, encoded["ogg"])
+
+
+def test_a_stream_that_hides_its_length_is_stopped_once_it_passes_the_limit(limited, encoded):
+    # FLAC written to a pipe has no total in its STREAMINFO: the length is only found by decoding.
+    wav = speech_note(LIMITED_SECONDS + 10, "wav")
+    flac = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", "pipe:0", "-ar", "8000", "-c:a", "flac", "-f", "flac", "pipe:1"],
+        input=wav, check=True, capture_output=True, timeout=60,
+    ).stdout  # fmt: skip
+    assert len(flac) < LIMITED_MB * 2**20
+    _expect_error(
+        limited.stub,
+        converter_pb2.ToWavRequest(audio=flac),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        f"limit of {LIMITED_SECONDS} s",
+        "while decoding",
+    )
+    _still_works(limited.stub, encoded["ogg"])

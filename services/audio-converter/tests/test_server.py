@@ -1,0 +1,179 @@
+"""The converter as operations sees it: health, reflection, overload, deadlines, a graceful
+drain on SIGTERM, tracing, and a refusal to start on bad settings."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from phonicflow.audio.v1 import converter_pb2
+
+SERVICE = "phonicflow.audio.v1.AudioConverterService"
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def test_health_reports_serving_for_the_server_and_the_converter(converter):
+    assert converter.health_status("") == SERVING
+    assert converter.health_status(SERVICE) == SERVING
+
+
+def test_reflection_lists_the_converter_health_and_reflection(converter):
+    stub = reflection_pb2_grpc.ServerReflectionStub(converter.channel)
+    request = reflection_pb2.ServerReflectionRequest(list_services="")
+    (reply,) = list(stub.ServerReflectionInfo(iter([request]), timeout=5))
+    names = {service.name for service in reply.list_services_response.service}
+    assert {SERVICE, "grpc.health.v1.Health"} <= names
+
+
+def test_past_the_concurrency_bound_callers_are_turned_away_at_once_and_none_hang(
+    start_converter, long_wav
+):
+    busy = start_converter(CONVERTER_MAX_CONCURRENCY="1")
+    request = converter_pb2.ToVoiceRequest(audio=long_wav)
+
+    def call() -> tuple[grpc.StatusCode, float]:
+        started = time.monotonic()
+        try:
+            busy.stub.ToVoice(request, timeout=60)
+            return grpc.StatusCode.OK, time.monotonic() - started
+        except grpc.RpcError as exc:
+            return exc.code(), time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(lambda _: call(), range(4)))
+    codes = [code for code, _ in outcomes]
+    assert grpc.StatusCode.OK in codes
+    assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes
+    assert set(codes) <= {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}
+    # a refusal is immediate, not a wait in a queue behind the running conversion
+    ok_time = max(t for code, t in outcomes if code == grpc.StatusCode.OK)
+    assert all(t < ok_time / 2 for code, t in outcomes if code != grpc.StatusCode.OK)
+
+
+def test_a_caller_whose_deadline_passes_gets_deadline_exceeded_and_the_work_is_abandoned(
+    start_converter, long_wav, encoded
+):
+    single = start_converter(CONVERTER_MAX_CONCURRENCY="1")
+    started = time.monotonic()
+    with pytest.raises(grpc.RpcError) as info:
+        single.stub.ToVoice(converter_pb2.ToVoiceRequest(audio=long_wav), timeout=0.2)
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert time.monotonic() - started < 1.0
+    # With room for one conversion, the next caller only gets in once the abandoned one stopped;
+    # finishing it would have taken about a second more.
+    refusals: list[grpc.StatusCode] = []
+    while True:
+        try:
+            single.stub.ToWav(converter_pb2.ToWavRequest(audio=encoded["ogg"]), timeout=10)
+            break
+        except grpc.RpcError as exc:
+            refusals.append(exc.code())
+            time.sleep(0.02)
+    assert set(refusals) <= {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    assert time.monotonic() - started < 1.0
+    assert '"status": "DEADLINE_EXCEEDED"' in single.process.logs()
+
+
+def test_sigterm_drains_the_in_flight_conversion_then_exits_cleanly(
+    start_converter, long_wav, encoded
+):
+    draining = start_converter(CONVERTER_GRACE_SECONDS="30")
+    result: dict[str, object] = {}
+
+    def slow_call() -> None:
+        try:
+            result["reply"] = draining.stub.ToVoice(
+                converter_pb2.ToVoiceRequest(audio=long_wav), timeout=60
+            )
+        except grpc.RpcError as exc:
+            result["error"] = exc
+
+    worker = threading.Thread(target=slow_call)
+    worker.start()
+    time.sleep(0.3)  # the upload reaches the server in milliseconds; encoding it takes ~1.5 s
+    draining.process.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while draining.health_status() != NOT_SERVING:
+        assert time.monotonic() < deadline, "health never flipped to NOT_SERVING"
+        time.sleep(0.02)
+    assert draining.health_status(SERVICE) == NOT_SERVING
+    with pytest.raises(grpc.RpcError) as refused:
+        draining.stub.ToWav(converter_pb2.ToWavRequest(audio=encoded["ogg"]), timeout=5)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+    worker.join(30)
+    assert "error" not in result, result.get("error")
+    assert result["reply"].output.duration_seconds == pytest.approx(120.0, abs=0.1)
+    assert draining.process.proc.wait(15) == 0
+    assert "converter stopped" in draining.process.logs()
+
+
+def test_each_conversion_is_one_span_with_the_inputs_facts_and_health_checks_are_not_traced(
+    start_converter, encoded
+):
+    traced = start_converter(OTEL_TRACES_EXPORTER="console")
+    traced.health_status()
+    traced.stub.ToWav(converter_pb2.ToWavRequest(audio=encoded["ogg"]), timeout=30)
+    time.sleep(0.3)  # the console exporter writes synchronously; give the pipe a moment
+    logs = traced.process.logs()
+    spans = [
+        json.loads(block)
+        for block in _json_blocks(logs)
+        if '"trace_id"' in block and '"attributes"' in block
+    ]
+    names = [span["name"] for span in spans]
+    assert "convert.to_wav" in names
+    assert any("ToWav" in name for name in names)  # the server interceptor's RPC span
+    assert not any("Health" in name for name in names)
+    (convert,) = [span for span in spans if span["name"] == "convert.to_wav"]
+    attrs = convert["attributes"]
+    assert attrs["audio.input.codec"] == "opus"
+    assert attrs["audio.input.container"] == "ogg"
+    assert attrs["audio.input.size_bytes"] == len(encoded["ogg"])
+    assert attrs["audio.output.sample_rate_hz"] == 16000
+    assert attrs["audio.input.duration_seconds"] > 2
+
+
+def _json_blocks(text: str) -> list[str]:
+    """Top-level multi-line JSON objects in ``text`` (the console exporter pretty-prints)."""
+    blocks, current, depth = [], [], 0
+    for line in text.splitlines():
+        if depth == 0 and line.strip() != "{":
+            continue
+        current.append(line)
+        depth += line.count("{") - line.count("}")
+        if depth == 0:
+            blocks.append("\n".join(current))
+            current = []
+    return blocks
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CONVERTER_MAX_INPUT_MB", "lots"),
+        ("CONVERTER_MAX_DURATION_SECONDS", "-5"),
+        ("CONVERTER_MAX_CONCURRENCY", "0"),
+        ("CONVERTER_LISTEN_ADDRESS", "nowhere"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_a_bad_setting_stops_start_up_with_the_variable_named(variable, value):
+    result = subprocess.run(
+        [sys.executable, "-m", "phonicflow_converter"],
+        env={"PATH": "/usr/bin:/bin", variable: value},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert variable in result.stderr
