@@ -1,0 +1,215 @@
+"""A learner's turns over real HTTP against the real backend process and real speech engines."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from phonicflow_testing.backend import (
+    BackendServer,
+    new_session,
+    send_audio,
+    speech_wav_16k,
+    to_wav,
+)
+from phonicflow_testing.speech import wav_info
+
+CORRECT = "I think three trees are there"
+PRAISE_WORDS = ("Excellent", "Great job", "Perfect", "Well done")
+PRAISE_WORDS_PT = ("Mandou muito bem", "Muito bom", "Perfeito", "Arrasou")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendServer]:
+    with BackendServer(tmp_path_factory.mktemp("storage")) as backend:
+        yield backend
+
+
+@pytest.fixture
+def client(server: BackendServer) -> Iterator[httpx.Client]:
+    with server.client() as c:
+        yield c
+
+
+def test_a_learner_who_says_the_drill_well_scores_high_and_is_praised(
+    client: httpx.Client, correct_wav: bytes
+) -> None:
+    session = new_session(client, telegram_user_id=7, language="pt")
+    response = send_audio(client, session, correct_wav, target_text=CORRECT)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["degraded"] == []
+    words = body["pronunciation"]["words"]
+    assert [w["expected"].lower() for w in words] == CORRECT.lower().split()
+    assert [w["expected"] for w in words if w["error"]] == []
+    assert body["pronunciation"]["overall_score"] >= 70
+    assert any(p in body["coaching_feedback"] for p in PRAISE_WORDS), body["coaching_feedback"]
+    assert any(p in body["coaching_feedback_portuguese"] for p in PRAISE_WORDS_PT)
+    assert "three" in body["user_transcript"]
+    for stage in ("stt", "scoring", "coaching", "tts", "total"):
+        assert stage in body["timings_ms"]
+
+
+def test_th_errors_are_flagged_and_named_in_english_and_portuguese(
+    client: httpx.Client, mispronounced_wav: bytes
+) -> None:
+    session = new_session(client)
+    response = send_audio(client, session, mispronounced_wav, target_text=CORRECT)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    flagged = {w["expected"].lower(): w for w in body["pronunciation"]["words"] if w["error"]}
+    assert {"think", "three", "there"} <= set(flagged), body["pronunciation"]
+    assert "trees" not in flagged
+    assert flagged["think"]["error"].startswith("th_to_")
+    for text in (body["coaching_feedback"], body["coaching_feedback_portuguese"]):
+        assert '"think"' in text, text
+    assert "TH" in body["coaching_feedback_portuguese"]
+    assert body["pronunciation"]["overall_score"] < 85
+
+
+def test_free_speech_is_transcribed_scored_and_answered(
+    client: httpx.Client, short_wav: bytes
+) -> None:
+    session = new_session(client)
+    body = send_audio(client, session, short_wav).json()
+    assert body["target_text"] is None
+    assert body["user_transcript"]
+    assert body["pronunciation"] is None or body["pronunciation"]["words"]
+    assert body["conversational_response"] and body["conversational_response_portuguese"]
+
+
+def test_both_audios_are_served_as_wav_by_type_and_by_turn(
+    client: httpx.Client, short_wav: bytes
+) -> None:
+    session = new_session(client)
+    first = send_audio(client, session, short_wav).json()
+    second = send_audio(client, session, short_wav, target_text="Hello, how are you?").json()
+    assert second["audio_available"] == {"coaching": True, "conversational": True}
+    for kind in ("coaching", "conversational"):
+        latest = client.get(f"/audio/{session}", params={"audio_type": kind})
+        assert latest.status_code == 200
+        assert latest.headers["content-type"] == "audio/wav"
+        rate, channels, width, seconds = wav_info(latest.content)
+        assert (rate, channels, width) == (16000, 1, 2) and seconds > 0.5
+        by_path = client.get(second[f"{kind}_audio_path"])
+        assert by_path.content == latest.content
+        older = client.get(first[f"{kind}_audio_path"])
+        assert (
+            older.status_code == 200 and older.content != latest.content
+        ) or kind == "conversational"
+    # the coaching audio speaks English then Portuguese: longer than the English alone
+    coaching = client.get(f"/audio/{session}", params={"audio_type": "coaching"}).content
+    reply = client.get(f"/audio/{session}", params={"audio_type": "conversational"}).content
+    assert wav_info(coaching)[3] > wav_info(reply)[3]
+
+
+def test_history_grows_oldest_first_with_seed_field_names(
+    client: httpx.Client, short_wav: bytes
+) -> None:
+    session = new_session(client)
+    assert client.get(f"/conversation/{session}").json() == {"session_id": session, "history": []}
+    turn_ids = []
+    turn_ids.append(send_audio(client, session, short_wav).json()["turn_id"])
+    typed = client.post(
+        "/process", headers={"session_id": session}, data={"text": "What is your name?"}
+    )
+    assert typed.status_code == 200, typed.text
+    assert typed.json()["pronunciation"] is None
+    assert "PhonicFlow" in typed.json()["conversational_response"]
+    turn_ids.append(typed.json()["turn_id"])
+    history = client.get(f"/conversation/{session}").json()["history"]
+    assert [t["turn_id"] for t in history] == turn_ids
+    assert history[1]["user"] == "What is your name?"
+    for item in history:
+        for field in ("user", "conversational", "coaching", "timestamp", "coaching_portuguese",
+                      "conversational_portuguese", "score", "target_text"):  # fmt: skip
+            assert field in item
+    assert history[0]["score"] is None or 0 <= history[0]["score"] <= 100
+
+
+def test_deleting_a_session_removes_its_files_from_disk(
+    client: httpx.Client, server: BackendServer, short_wav: bytes
+) -> None:
+    session = new_session(client)
+    send_audio(client, session, short_wav).raise_for_status()
+    session_dir = server.storage_dir / "sessions" / session
+    assert list(session_dir.rglob("*.wav")), "audio should be on disk before the delete"
+    response = client.delete(f"/conversation/{session}")
+    assert response.json() == {"session_id": session, "deleted": True}
+    assert not session_dir.exists()
+    assert not [p for p in server.storage_dir.rglob("*") if session in str(p)]
+    assert client.get(f"/conversation/{session}").status_code == 404
+    assert client.get(f"/audio/{session}").status_code == 404
+    assert client.delete(f"/conversation/{session}").status_code == 404
+    assert send_audio(client, session, short_wav).json()["code"] == "unknown_session"
+
+
+async def test_ten_concurrent_turns_of_one_session_are_all_kept(
+    server: BackendServer, short_wav: bytes
+) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+        session = (await client.post("/bot/session")).json()["session_id"]
+
+        async def turn(i: int) -> httpx.Response:
+            if i % 2:
+                return await client.post("/process", headers={"session_id": session},
+                                         data={"text": f"message number {i}"})  # fmt: skip
+            return await client.post("/process", headers={"session_id": session},
+                                     files={"file": ("n.wav", short_wav, "audio/wav")})  # fmt: skip
+
+        responses = await asyncio.gather(*(turn(i) for i in range(10)))
+        assert [r.status_code for r in responses] == [200] * 10
+        history = (await client.get(f"/conversation/{session}")).json()["history"]
+    assert len(history) == 10
+    assert {t["turn_id"] for t in history} == {r.json()["turn_id"] for r in responses}
+    assert {t["user"] for t in history} >= {f"message number {i}" for i in range(1, 10, 2)}
+
+
+def test_any_wav_format_is_resampled_and_understood(client: httpx.Client) -> None:
+    session = new_session(client)
+    speech = speech_wav_16k("Thank you very much")
+    for rate, channels, fmt in ((44100, 2, "u8"), (8000, 1, "s16"), (48000, 2, "flt")):
+        response = send_audio(client, session, to_wav(speech, rate, channels, fmt))
+        assert response.status_code == 200, (rate, channels, fmt, response.text)
+        assert response.json()["user_transcript"], (rate, channels, fmt)
+
+
+def test_practice_mode_offers_sentences_with_bilingual_hints_and_reference_audio(
+    client: httpx.Client,
+) -> None:
+    item = client.get("/practice/next", params={"focus": "th"}).json()
+    assert item["focus"] == "th" and item["text"] and item["hint_en"] and item["hint_pt"]
+    other = client.get("/practice/next", params={"focus": "th_to_t", "exclude": item["id"]}).json()
+    assert other["id"] != item["id"] and other["focus"] == "th"
+    audio = client.get(f"/practice/{item['id']}/audio")
+    assert audio.status_code == 200 and wav_info(audio.content)[3] > 0.5
+    assert client.get("/practice/next", params={"focus": "klingon"}).status_code == 422
+    missing = client.get("/practice/nope-99/audio")
+    assert missing.status_code == 404 and missing.json()["code"] == "unknown_practice_item"
+
+
+def test_bot_status_metrics_and_openapi(client: httpx.Client) -> None:
+    status = client.get("/bot/status").json()
+    assert status["status"] == "ok" and status["engines"]["stt"] == "pocketsphinx"
+    accepted = client.post(
+        "/bot/metrics", json={"event": "audio_processed", "value": 2, "labels": {"k": "v"}}
+    )
+    assert accepted.status_code == 202
+    metrics = client.get("/metrics").text
+    assert 'phonicflow_bot_events_total{event="audio_processed"} 2.0' in metrics
+    assert "phonicflow_backend_stage_seconds_bucket" in metrics
+    assert 'route="/process"' in metrics
+    schema = client.get("/openapi.json").json()
+    process = schema["paths"]["/process"]["post"]
+    assert {"200", "401", "404", "413", "415", "422", "503"} <= set(process["responses"])
+    assert "ProcessResponse" in schema["components"]["schemas"]
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_storage_is_plain_files_under_storage_dir(server: BackendServer) -> None:
+    assert (server.storage_dir / "sessions").is_dir()
+    assert not list(Path(server.storage_dir).rglob(".tmp-*")), "no temp file left behind"
