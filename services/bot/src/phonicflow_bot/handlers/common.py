@@ -32,7 +32,7 @@ from phonicflow_bot.utils.api_client import (
     BackendTimeout,
     BackendUnavailable,
 )
-from phonicflow_bot.utils.audio_converter import AudioRejected, ConverterError
+from phonicflow_bot.utils.audio_converter import AudioRejected, ConverterError, VoiceNote
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +67,17 @@ async def send_html(
 
 
 async def send_voice(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, voice: bytes | str, caption: str = ""
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, voice: VoiceNote | str
 ) -> Message | None:
-    """Send a voice note (bytes, or a file_id to re-send); a failure is logged, not raised,
-    because the text of the reply has already been delivered."""
+    """Send a voice note (converted audio, or a file_id to re-send); a failure is logged, not
+    raised, because the text of the reply has already been delivered."""
     try:
         with stage("send", method="sendVoice"):
-            return await context.bot.send_voice(chat_id, voice, caption=caption or None)
+            if isinstance(voice, str):
+                return await context.bot.send_voice(chat_id, voice)
+            return await context.bot.send_voice(
+                chat_id, voice.ogg, duration=max(1, round(voice.duration))
+            )
     except TelegramError as exc:
         metrics.ERRORS.labels("send_failed").inc()
         log.warning("sendVoice failed", extra={"chat_id": chat_id, "error": repr(exc)})

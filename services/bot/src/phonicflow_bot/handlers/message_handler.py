@@ -178,7 +178,7 @@ async def propose_sentence(
     """GET /practice/next, show it, then send its reference pronunciation as a voice note."""
     svc = services(context)
     chat_id = _chat_id(update)
-    previous = (session.practice_target or {}).get("id")
+    previous = (session.practice_target or {}).get("id") or session.extra.get("last_practice_id")
     with stage("backend", call="practice_next"):
         sentence = await svc.backend.practice_next(exclude=previous)
     session.practice_target = {
@@ -187,6 +187,7 @@ async def propose_sentence(
         "hint_en": str(sentence.get("hint_en") or ""),
         "hint_pt": str(sentence.get("hint_pt") or ""),
     }
+    session.extra["last_practice_id"] = session.practice_target["id"]
     session.state = STATE_PRACTICE
     await svc.sessions.save(session)
     lang = session.language

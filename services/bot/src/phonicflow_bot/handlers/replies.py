@@ -18,7 +18,7 @@ from phonicflow_bot.handlers.common import feedback_keyboard, send_html, send_vo
 from phonicflow_bot.services import BotServices
 from phonicflow_bot.telemetry import stage
 from phonicflow_bot.utils.api_client import AudioType, BackendError
-from phonicflow_bot.utils.audio_converter import ConverterError
+from phonicflow_bot.utils.audio_converter import ConverterError, VoiceNote
 from phonicflow_bot.utils.session_manager import Session
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ VOICE_REPLIES: tuple[tuple[AudioType, str], ...] = (
 
 async def fetch_voice(
     svc: BotServices, session_id: str, audio_type: AudioType, turn_id: str | None
-) -> bytes | None:
+) -> VoiceNote | None:
     """GET the backend's WAV and make it an OGG/Opus voice note; None when that fails."""
     try:
         with stage("reply_audio", audio_type=audio_type):

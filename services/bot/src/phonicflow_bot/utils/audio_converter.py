@@ -4,7 +4,7 @@ Usage::
 
     converter = ConverterClient("localhost:50051", timeout=30)
     wav = await converter.to_wav(ogg_bytes, expected_duration=3.0)   # 16 kHz mono PCM16
-    voice = await converter.to_voice(wav_bytes)                       # OGG/Opus for sendVoice
+    voice = await converter.to_voice(wav_bytes)      # VoiceNote(ogg, duration) for sendVoice
     await converter.close()
 
 Errors::
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -56,6 +57,14 @@ _RETRY_SERVICE_CONFIG = json.dumps(
         ]
     }
 )
+
+
+@dataclass(frozen=True)
+class VoiceNote:
+    """An OGG/Opus voice note and its length (sendVoice shows the duration)."""
+
+    ogg: bytes
+    duration: float
 
 
 class ConverterError(Exception):
@@ -122,14 +131,14 @@ class ConverterClient:
             raise _classify(exc) from None
         return bytes(response.wav)
 
-    async def to_voice(self, audio: bytes) -> bytes:
+    async def to_voice(self, audio: bytes) -> VoiceNote:
         """Encode audio (WAV from the backend) as an OGG/Opus voice note."""
         request = converter_pb2.ToVoiceRequest(audio=audio)
         try:
             response = await self._stub.ToVoice(request, timeout=self.timeout)
         except grpc.aio.AioRpcError as exc:
             raise _classify(exc) from None
-        return bytes(response.ogg_opus)
+        return VoiceNote(bytes(response.ogg_opus), response.output.duration_seconds)
 
     async def health_check(self) -> bool:
         """True when the converter's grpc.health.v1 service says SERVING."""

@@ -1,0 +1,290 @@
+"""A faithful fake of the backend's HTTP contract (docs/backend-api.md), as a real process.
+
+Run: ``python services/bot/tests/fake_backend.py --port 8000 [--bot-key KEY]``.
+
+It implements every endpoint the bot calls with contract-shaped JSON and real WAV audio
+(espeak-ng speech), keeps sessions and turns in memory, and can misbehave on demand through a
+control API that tests call over HTTP:
+
+- ``POST /_fake/faults``  ``{"path": "/process", "status": 503, "delay": 0, "times": 1}``
+  (``path`` is a prefix; ``times`` -1 = until cleared; ``status`` 0 = only delay)
+- ``DELETE /_fake/faults`` — behave again;
+- ``POST /_fake/wipe`` — forget every session (as if the backend's storage was wiped);
+- ``GET /_fake/requests`` — every request received: method, path, headers of interest, form.
+
+The transcript and scores depend only on the input so tests can assert on them: a WAV turn is
+"heard" as ``i tink tree trees are dere`` with a TH→T error on "think"; a text turn echoes the
+text. This is a stand-in for the real backend, which the whole-system tests use instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import struct
+import subprocess
+import uuid
+import wave
+from datetime import UTC, datetime
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+HEARD = "i tink tree trees are dere"
+TARGET = "I think three trees are there"
+SENTENCES = [
+    {"id": "th-01", "text": "I think three trees are there", "focus": "th",
+     "hint_en": "Put your tongue between your teeth for TH.",
+     "hint_pt": "Coloque a língua entre os dentes para o TH."},
+    {"id": "th-02", "text": "Thank you for the thoughtful gift", "focus": "th",
+     "hint_en": "TH is not T: let the air flow.", "hint_pt": "TH não é T: deixe o ar passar."},
+]  # fmt: skip
+
+
+def speech_wav(text: str) -> bytes:
+    """Real speech from espeak-ng (fast, ~15 ms); a tone if espeak-ng is missing."""
+    try:
+        raw = subprocess.run(
+            ["espeak-ng", "-v", "en-us", "--stdout", text],
+            check=True, capture_output=True, timeout=30,
+        ).stdout  # fmt: skip
+        with wave.open(io.BytesIO(raw)) as src:
+            params, frames = src.getparams(), src.readframes(src.getnframes())
+    except (OSError, subprocess.SubprocessError, wave.Error, EOFError):
+        params = wave._wave_params(1, 2, 16000, 8000, "NONE", "not compressed")  # type: ignore[attr-defined]
+        frames = b"".join(struct.pack("<h", (i % 40) * 500 - 10000) for i in range(8000))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as dst:
+        dst.setparams(params)
+        dst.writeframes(frames)
+    return out.getvalue()
+
+
+def error(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status)
+
+
+class FakeBackend:
+    def __init__(self, bot_key: str | None) -> None:
+        self.bot_key = bot_key
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.faults: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []
+        self.coaching_wav = speech_wav("Watch the T H sound in think.")
+        self.reply_wav = speech_wav("Trees are lovely!")
+        self.reference_wav = speech_wav(TARGET)
+
+    async def middleware(self, request: Request) -> Response | None:
+        """Record the request, apply faults, check the bot key."""
+        path = request.url.path
+        if path.startswith("/_fake"):
+            return None
+        record: dict[str, Any] = {
+            "method": request.method,
+            "path": path,
+            "query": dict(request.query_params),
+            "session_id": request.headers.get("session_id"),
+            "x_bot_key": request.headers.get("x-bot-key"),
+            "traceparent": request.headers.get("traceparent"),
+        }
+        self.requests.append(record)
+        for fault in self.faults:
+            if path.startswith(fault["path"]) and fault["times"] != 0:
+                if fault["times"] > 0:
+                    fault["times"] -= 1
+                if fault.get("delay"):
+                    await asyncio.sleep(float(fault["delay"]))
+                if fault.get("status"):
+                    return error(int(fault["status"]), "fault", "injected by the test")
+                break
+        if path in ("/healthz", "/readyz", "/metrics"):
+            return None
+        if self.bot_key and request.headers.get("x-bot-key") != self.bot_key:
+            return error(401, "bad_bot_key", "missing or wrong X-Bot-Key")
+        return None
+
+    def session(self, session_id: str | None) -> dict[str, Any] | None:
+        return self.sessions.get(session_id or "")
+
+
+def build_app(fake: FakeBackend) -> Starlette:
+    async def guard(request: Request, handler: Any) -> Response:
+        early = await fake.middleware(request)
+        if early is not None:
+            return early
+        response: Response = await handler(request)
+        return response
+
+    def route(path: str, methods: list[str]) -> Any:
+        def wrap(handler: Any) -> Route:
+            async def endpoint(request: Request) -> Response:
+                return await guard(request, handler)
+
+            return Route(path, endpoint, methods=methods)
+
+        return wrap
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def create_session(request: Request) -> Response:
+        body = await request.json() if await request.body() else {}
+        sid = str(uuid.uuid4())
+        now = datetime.now(UTC).isoformat()
+        fake.sessions[sid] = {"created_at": now, "turns": [], "body": body}
+        fake.requests[-1]["json"] = body
+        return JSONResponse({"session_id": sid, "created_at": now}, status_code=201)
+
+    async def process(request: Request) -> Response:
+        sid = request.headers.get("session_id")
+        session = fake.session(sid)
+        form = await request.form()
+        upload = form.get("file")
+        text = form.get("text")
+        target = form.get("target_text")
+        record = fake.requests[-1]
+        record["form"] = {k: v for k, v in form.items() if isinstance(v, str)}
+        if session is None:
+            return error(404, "unknown_session", f"unknown session {sid}")
+        if upload is None and not text:
+            return error(422, "missing_input", "neither file nor text")
+        pronunciation = None
+        transcript = str(text or "")
+        if upload is not None and not isinstance(upload, str):
+            data = await upload.read()
+            try:
+                with wave.open(io.BytesIO(data)) as wav:
+                    record["wav"] = {"rate": wav.getframerate(), "channels": wav.getnchannels(),
+                                     "width": wav.getsampwidth(), "frames": wav.getnframes()}  # fmt: skip
+            except (wave.Error, EOFError):
+                return error(415, "not_wav", "file is not WAV audio")
+            transcript = HEARD
+            pronunciation = {
+                "overall_score": 62.5,
+                "words": [
+                    {"expected": "I", "heard": "i", "score": 95.0, "error": None},
+                    {"expected": "think", "heard": "tink", "score": 35.0, "error": "th_to_t",
+                     "error_type": "substitution", "expected_phones": "TH IH NG K",
+                     "heard_phones": "T IH NG K", "start": 0.42, "end": 0.81,
+                     "tip_en": "Tongue between teeth.", "tip_pt": "Língua entre os dentes."},
+                    {"expected": "three", "heard": "tree", "score": 40.0, "error": "th_to_t"},
+                    {"expected": "trees", "heard": "trees", "score": 90.0, "error": None},
+                    {"expected": "are", "heard": "", "score": 0.0, "error": "omitted",
+                     "error_type": "omission"},
+                ],
+            }  # fmt: skip
+        turn_id = str(uuid.uuid4())
+        audio_ok = not any(f["path"] == "/audio" and f["times"] != 0 for f in fake.faults)
+        result = {
+            "session_id": sid,
+            "turn_id": turn_id,
+            "user_transcript": transcript,
+            "coaching_feedback": 'Nice effort! Watch the TH sound in "think" <&>.',
+            "coaching_feedback_portuguese": 'Boa! Cuidado com o som de TH em "think".',
+            "conversational_response": f"You said: {transcript}",
+            "conversational_response_portuguese": f"Você disse: {transcript}",
+            "coaching_audio_path": f"/audio/{sid}?audio_type=coaching" if audio_ok else None,
+            "conversational_audio_path": f"/audio/{sid}?audio_type=conversational",
+            "target_text": target or None,
+            "pronunciation": pronunciation,
+            "audio_available": {"coaching": audio_ok, "conversational": True},
+            "degraded": [],
+            "timings_ms": {"total": 0},
+        }
+        session["turns"].append(
+            {"user": transcript, "conversational": result["conversational_response"],
+             "coaching": result["coaching_feedback"],
+             "coaching_portuguese": result["coaching_feedback_portuguese"],
+             "conversational_portuguese": result["conversational_response_portuguese"],
+             "timestamp": datetime.now(UTC).isoformat(), "turn_id": turn_id,
+             "score": pronunciation["overall_score"] if pronunciation else None,
+             "target_text": target or None}
+        )  # fmt: skip
+        return JSONResponse(result)
+
+    async def conversation(request: Request) -> Response:
+        sid = request.path_params["sid"]
+        session = fake.session(sid)
+        if session is None:
+            return error(404, "unknown_session", f"unknown session {sid}")
+        if request.method == "DELETE":
+            del fake.sessions[sid]
+            return JSONResponse({"session_id": sid, "deleted": True})
+        return JSONResponse({"session_id": sid, "history": session["turns"]})
+
+    async def audio(request: Request) -> Response:
+        sid = request.path_params["sid"]
+        session = fake.session(sid)
+        kind = request.query_params.get("audio_type")
+        if kind not in ("coaching", "conversational"):
+            return error(422, "bad_audio_type", "audio_type must be coaching or conversational")
+        if session is None or not session["turns"]:
+            return error(404, "unknown_session" if session is None else "no_audio", "no audio")
+        wav = fake.coaching_wav if kind == "coaching" else fake.reply_wav
+        return Response(wav, media_type="audio/wav")
+
+    async def practice_next(request: Request) -> Response:
+        exclude = request.query_params.get("exclude")
+        choice = next((s for s in SENTENCES if s["id"] != exclude), SENTENCES[0])
+        return JSONResponse(choice)
+
+    async def practice_audio(request: Request) -> Response:
+        if request.path_params["pid"] not in {s["id"] for s in SENTENCES}:
+            return error(404, "unknown_sentence", "no such sentence")
+        return Response(fake.reference_wav, media_type="audio/wav")
+
+    async def status(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": "fake", "engines": {}, "uptime_seconds": 1})
+
+    async def add_fault(request: Request) -> Response:
+        body = await request.json()
+        fake.faults.append({"path": body.get("path", "/"), "status": int(body.get("status", 0)),
+                            "delay": float(body.get("delay", 0)), "times": int(body.get("times", 1))})  # fmt: skip
+        return JSONResponse({"faults": fake.faults})
+
+    async def clear_faults(request: Request) -> Response:
+        fake.faults.clear()
+        return JSONResponse({"faults": []})
+
+    async def wipe(request: Request) -> Response:
+        fake.sessions.clear()
+        return JSONResponse({"wiped": True})
+
+    async def requests(request: Request) -> Response:
+        return JSONResponse(fake.requests)
+
+    return Starlette(
+        routes=[
+            route("/healthz", ["GET"])(healthz),
+            route("/readyz", ["GET"])(healthz),
+            route("/bot/session", ["POST"])(create_session),
+            route("/process", ["POST"])(process),
+            route("/conversation/{sid}", ["GET", "DELETE"])(conversation),
+            route("/audio/{sid}", ["GET"])(audio),
+            route("/practice/next", ["GET"])(practice_next),
+            route("/practice/{pid}/audio", ["GET"])(practice_audio),
+            route("/bot/status", ["GET"])(status),
+            Route("/_fake/faults", add_fault, methods=["POST"]),
+            Route("/_fake/faults", clear_faults, methods=["DELETE"]),
+            Route("/_fake/wipe", wipe, methods=["POST"]),
+            Route("/_fake/requests", requests, methods=["GET"]),
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--bot-key", default=None)
+    args = parser.parse_args()
+    app = build_app(FakeBackend(args.bot_key))
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

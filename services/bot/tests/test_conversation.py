@@ -1,0 +1,366 @@
+"""A learner talks to the real bot process: commands, every kind of input, buttons.
+
+One emulator, converter, fake backend and bot (with Redis) serve the whole module; each
+scenario uses its own learner id.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import redis
+
+from phonicflow_emulator.client import EmulatorUser
+from phonicflow_emulator.testing import EmulatorHandle
+from phonicflow_testing.processes import ServiceProcess
+from phonicflow_testing.speech import encode, synth_wav
+
+T = TypeVar("T")
+WAIT = 15.0
+
+
+@pytest.fixture(scope="module")
+def speech() -> bytes:
+    return synth_wav("I think three trees are there")
+
+
+@pytest.fixture(scope="module")
+def voice_ogg(speech: bytes) -> bytes:
+    return encode(speech, "ogg")
+
+
+def encode_m4a(wav: bytes) -> bytes:
+    """M4A as phones record it (the ipod muxer needs a seekable file, not a pipe)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp, "in.wav"), Path(tmp, "out.m4a")
+        source.write_bytes(wav)
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(source), "-c:a", "aac", "-b:a", "64k", str(target)],
+            check=True, timeout=60,
+        )  # fmt: skip
+        return target.read_bytes()
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = WAIT) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.05)
+
+
+def message_by_id(user: EmulatorUser, message_id: int) -> dict[str, Any]:
+    return next(m for m in user.messages() if m["message_id"] == message_id)
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    """callback_data → label of a message's inline keyboard."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return {b["callback_data"]: b["text"] for row in rows for b in row}
+
+
+def learner(
+    emulator: EmulatorHandle, user_id: int, lang: str = "en", name: str = "Ana"
+) -> EmulatorUser:
+    user = emulator.client.user(user_id, first_name=name, language_code=lang)
+    user.send_text("/start")
+    user.wait_for_messages(1, timeout=WAIT)
+    return user
+
+
+def is_ogg_opus(data: bytes) -> bool:
+    return data.startswith(b"OggS") and b"OpusHead" in data[:200]
+
+
+def test_start_greets_a_portuguese_speaker_in_portuguese_and_escapes_their_name(
+    bot: ServiceProcess, emulator: EmulatorHandle
+) -> None:
+    user = emulator.client.user(1001, first_name="Zé <b>&", language_code="pt-br")
+    user.send_text("/start")
+    [greeting] = user.wait_for_messages(1, timeout=WAIT)
+    assert "Oi, Zé <b>&!" in greeting["text"]  # rendered text: the tag was escaped, not parsed
+    assert "treinador de pronúncia" in greeting["text"]
+
+    english = emulator.client.user(1002, first_name="Bob", language_code="en-US")
+    english.send_text("/start")
+    [hello] = english.wait_for_messages(1, timeout=WAIT)
+    assert "pronunciation coach" in hello["text"]
+
+
+def test_command_menu_is_registered_in_both_languages(
+    bot: ServiceProcess, emulator: EmulatorHandle
+) -> None:
+    calls = emulator.client.calls("setMyCommands")
+    languages = {call["params"].get("language_code") for call in calls}
+    assert {None, "pt"} <= languages
+    names = {c["command"] for c in _commands(calls[0]["params"]["commands"])}
+    assert {"start", "help", "status", "history", "new", "feedback", "delete", "language",
+            "practice"} <= names  # fmt: skip
+
+
+def _commands(raw: Any) -> list[dict[str, Any]]:
+    import json
+
+    return list(json.loads(raw) if isinstance(raw, str) else raw)
+
+
+def test_voice_note_round_trip_gives_feedback_text_and_two_real_voice_notes(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any, voice_ogg: bytes
+) -> None:
+    user = learner(emulator, 1010)
+    user.send_voice(voice_ogg, duration=2)
+    text_reply, coaching, reply = user.wait_for_messages(3, timeout=WAIT)
+
+    body = text_reply["text"]
+    assert "I heard: i tink tree trees are dere" in body
+    assert "⚠️ “think” → heard “tink” (TH→T)" in body
+    assert "✅ trees" in body and "❌ “are” — not heard" in body
+    assert "Score: 62/100" in body
+    assert 'Watch the TH sound in "think" <&>.' in body  # backend text escaped, shown verbatim
+    assert "Cuidado com o som de TH" in body
+    assert set(buttons(text_reply)) == {
+        f"r:{_turn_id(text_reply)}",
+        f"t:{_turn_id(text_reply)}",
+        "h:0",
+    }
+    for voice in (coaching, reply):
+        assert "voice" in voice
+        assert voice["voice"]["duration"] >= 1
+        assert is_ogg_opus(emulator.client.download(voice["voice"]["file_id"]))
+    assert "record_voice" in user.chat_actions()
+
+    [process] = [r for r in fake_backend.requests("/process") if r["form"] == {}][-1:]
+    assert process["wav"] == {"rate": 16000, "channels": 1, "width": 2,
+                              "frames": process["wav"]["frames"]}  # fmt: skip
+    assert process["x_bot_key"] == "bot-private-key-for-tests-0001"
+    assert process["traceparent"], "trace context propagates to the backend"
+
+
+def _turn_id(message: dict[str, Any]) -> str:
+    return next(k for k in buttons(message) if k.startswith("r:"))[2:]
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt"),
+    [("audio_mp3", "mp3"), ("audio_m4a", "m4a"), ("video_note", "mp4"), ("document", "ogg")],
+)
+def test_every_kind_of_audio_is_heard(
+    bot: ServiceProcess, emulator: EmulatorHandle, speech: bytes, kind: str, fmt: str
+) -> None:
+    user = learner(emulator, 1100 + len(kind) * 10 + len(fmt))
+    data = encode_m4a(speech) if fmt == "m4a" else encode(speech, fmt)
+    if kind.startswith("audio"):
+        mime = "audio/mpeg" if fmt == "mp3" else "audio/mp4"
+        user.send_audio(data, duration=2, mime_type=mime, file_name=f"speech.{fmt}")
+    elif kind == "video_note":
+        user.send_video_note(data, duration=2)
+    else:
+        user.send_document(data, file_name="speech.ogg", mime_type="audio/ogg")
+    text_reply, *voices = user.wait_for_messages(3, timeout=WAIT)
+    assert "I heard: i tink tree trees are dere" in text_reply["text"]
+    assert all("voice" in v for v in voices)
+
+
+def test_a_pdf_is_refused_with_a_clear_message(
+    bot: ServiceProcess, emulator: EmulatorHandle
+) -> None:
+    user = learner(emulator, 1200)
+    user.send_document(b"%PDF-1.4 not audio", file_name="homework.pdf", mime_type="application/pdf")
+    [reply] = user.wait_for_messages(1, timeout=WAIT)
+    assert "I can only listen to voice notes" in reply["text"]
+
+
+def test_too_big_and_too_long_are_refused_before_any_download(
+    rig: Any, bot: ServiceProcess, emulator: EmulatorHandle
+) -> None:
+    user = learner(emulator, 1210, lang="pt")
+    downloads_before = len(emulator.client.calls("getFile"))
+    big = b"\x00" * (21 * 1024 * 1024)  # over MAX_AUDIO_SIZE_MB=20
+    user.send_audio(big, duration=10, mime_type="audio/mpeg", file_name="huge.mp3")
+    [too_big] = user.wait_for_messages(1, timeout=WAIT)
+    assert "grande demais (21.0 MB). O limite é 20 MB" in too_big["text"]
+
+    user.send_voice(b"OggS" + b"\x00" * 1000, duration=300)  # over 120 s
+    [too_long] = user.wait_for_messages(1, timeout=WAIT)
+    assert "longa demais (300 s). Mande até 120 s" in too_long["text"]
+    assert len(emulator.client.calls("getFile")) == downloads_before
+
+
+def test_a_corrupted_voice_note_is_reported_as_unreadable(
+    bot: ServiceProcess, emulator: EmulatorHandle, voice_ogg: bytes
+) -> None:
+    user = learner(emulator, 1220)
+    user.send_voice(b"OggS" + bytes(range(256)) * 20, duration=3)
+    [reply] = user.wait_for_messages(1, timeout=WAIT)
+    assert "couldn't read that audio" in reply["text"]
+    # A truncated upload: Telegram says 20 s, the bytes hold about 2 s.
+    user.send_voice(voice_ogg, duration=20)
+    [truncated] = user.wait_for_messages(1, timeout=WAIT)
+    assert "couldn't read that audio" in truncated["text"]
+
+
+def test_text_gets_a_conversational_reply(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+) -> None:
+    user = learner(emulator, 1300)
+    user.send_text("I like <trees> & 🌳 ça")
+    reply, *_ = user.wait_for_messages(1, timeout=WAIT)
+    assert "You said: I like <trees> & 🌳 ça" in reply["text"]
+    sent = [r for r in fake_backend.requests("/process") if r["form"].get("text")]
+    assert sent[-1]["form"]["text"] == "I like <trees> & 🌳 ça"
+
+
+def test_help_status_new_and_feedback(
+    bot: ServiceProcess, emulator: EmulatorHandle, voice_ogg: bytes
+) -> None:
+    user = learner(emulator, 1400)
+    user.send_text("/feedback")
+    assert "No feedback yet" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+    user.send_text("/help")
+    assert "/practice" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+    user.send_voice(voice_ogg, duration=2)
+    first, *voices = user.wait_for_messages(3, timeout=WAIT)
+    user.send_text("/status")
+    status = user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+    assert "Turns: 1" in status and "free conversation" in status
+
+    user.send_text("/feedback")
+    again, *replayed = user.wait_for_messages(3, timeout=WAIT)
+    assert again["text"] == first["text"]
+    assert [v["voice"]["file_id"] for v in replayed] == [v["voice"]["file_id"] for v in voices]
+
+    user.send_text("/new")
+    assert "New conversation" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+    user.send_text("/status")
+    assert "Turns: 0" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+
+
+def test_replay_and_try_again_buttons(
+    bot: ServiceProcess, emulator: EmulatorHandle, voice_ogg: bytes
+) -> None:
+    user = learner(emulator, 1500)
+    user.send_voice(voice_ogg, duration=2)
+    reply, *voices = user.wait_for_messages(3, timeout=WAIT)
+    turn = _turn_id(reply)
+    user.press_button(reply["message_id"], f"r:{turn}")
+    replayed = user.wait_for_messages(2, timeout=WAIT)
+    assert [v["voice"]["file_id"] for v in replayed] == [v["voice"]["file_id"] for v in voices]
+    user.press_button(reply["message_id"], f"t:{turn}")
+    assert "send me another voice note" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+    assert user.callback_answers(), "every press is answered"
+
+
+def test_history_pages_most_recent_first(bot: ServiceProcess, emulator: EmulatorHandle) -> None:
+    user = learner(emulator, 1600)
+    for n in range(7):
+        user.send_text(f"sentence number {n}")
+        user.wait_for_messages(3, timeout=WAIT)  # reply text + two voice notes
+    user.send_text("/history")
+    [page1] = user.wait_for_messages(1, timeout=WAIT)
+    assert "page 1 of 2" in page1["text"]
+    assert page1["text"].index("sentence number 6") < page1["text"].index("sentence number 2")
+    assert "sentence number 1" not in page1["text"]
+    assert set(buttons(page1)) == {"h:1"}
+
+    user.press_button(page1["message_id"], "h:1")
+
+    def edited() -> dict[str, Any] | None:
+        message = message_by_id(user, page1["message_id"])
+        return message if "page 2 of 2" in message["text"] else None
+
+    page2 = eventually(edited)
+    assert "sentence number 0" in page2["text"] and "sentence number 6" not in page2["text"]
+    assert set(buttons(page2)) == {"h:0"}
+
+
+def test_language_switch_changes_every_later_message(
+    bot: ServiceProcess, emulator: EmulatorHandle
+) -> None:
+    user = learner(emulator, 1700, lang="en")
+    user.send_text("/language")
+    [choose] = user.wait_for_messages(1, timeout=WAIT)
+    assert set(buttons(choose)) == {"l:en", "l:pt"}
+    user.press_button(choose["message_id"], "l:pt")
+    eventually(lambda: "português" in message_by_id(user, choose["message_id"])["text"])
+    user.send_text("/help")
+    assert "O que eu sei fazer" in user.wait_for_messages(1, timeout=WAIT)[-1]["text"]
+
+
+def test_practice_mode_sends_a_sentence_with_audio_and_scores_against_it(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any, voice_ogg: bytes
+) -> None:
+    user = learner(emulator, 1800)
+    user.send_text("/practice")
+    target, reference = user.wait_for_messages(2, timeout=WAIT)
+    assert "I think three trees are there" in target["text"]
+    assert "tongue between your teeth" in target["text"]
+    assert set(buttons(target)) == {"p:next"}
+    assert is_ogg_opus(emulator.client.download(reference["voice"]["file_id"]))
+
+    user.send_voice(voice_ogg, duration=2)
+    scored, *_ = user.wait_for_messages(3, timeout=WAIT)
+    assert "Target: I think three trees are there" in scored["text"]
+    attempts = [r for r in fake_backend.requests("/process") if r["form"].get("target_text")]
+    assert attempts[-1]["form"]["target_text"] == "I think three trees are there"
+
+    user.press_button(scored["message_id"], f"t:{_turn_id(scored)}")
+    assert "Try again! Say:" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+    user.send_voice(voice_ogg, duration=2)
+    user.wait_for_messages(3, timeout=WAIT)
+    attempts = [r for r in fake_backend.requests("/process") if r["form"].get("target_text")]
+    assert len(attempts) >= 2
+
+    user.press_button(target["message_id"], "p:next")
+    following, _ = user.wait_for_messages(2, timeout=WAIT)
+    assert "Thank you for the thoughtful gift" in following["text"]
+
+
+def test_delete_erases_the_learner_here_and_in_the_backend_after_confirming(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any, rig: Any
+) -> None:
+    user = learner(emulator, 1900)
+    user.send_text("hello")
+    user.wait_for_messages(3, timeout=WAIT)
+    store = redis.Redis.from_url(rig.redis, decode_responses=True)
+    assert store.exists("phonicflow:session:1900")
+    session_id = __import__("json").loads(store.get("phonicflow:session:1900"))["session_id"]
+
+    user.send_text("/delete")
+    [confirm] = user.wait_for_messages(1, timeout=WAIT)
+    assert set(buttons(confirm)) == {"d:yes", "d:no"}
+    user.press_button(confirm["message_id"], "d:no")
+    eventually(lambda: "Nothing was deleted" in message_by_id(user, confirm["message_id"])["text"])
+    assert store.exists("phonicflow:session:1900")
+
+    user.send_text("/delete")
+    [confirm] = user.wait_for_messages(1, timeout=WAIT)
+    user.press_button(confirm["message_id"], "d:yes")
+    eventually(
+        lambda: (
+            "everything about you has been erased"
+            in message_by_id(user, confirm["message_id"])["text"]
+        )
+    )
+    deletes = [r for r in fake_backend.requests("/conversation/") if r["method"] == "DELETE"]
+    assert deletes[-1]["path"] == f"/conversation/{session_id}"
+    assert not store.exists("phonicflow:session:1900")
+    assert store.zscore("phonicflow:active", "1900") is None
+
+
+def test_a_wiped_backend_session_is_recreated_transparently(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any, voice_ogg: bytes
+) -> None:
+    user = learner(emulator, 2000)
+    fake_backend.wipe()
+    user.send_voice(voice_ogg, duration=2)
+    reply, *_ = user.wait_for_messages(3, timeout=WAIT)
+    assert "I heard" in reply["text"]
