@@ -11,9 +11,10 @@ Usage::
 
     voice = to_voice(result.wav, limits=...)   # OGG/Opus 48 kHz mono, for sendVoice
 
-Decoding uses PyAV (libavformat/libavcodec in-process) and its resampler; the PCM is wrapped in a
-pydub ``AudioSegment`` whose pure-Python WAV export writes the header. Nothing here spawns ffmpeg:
-starting a process costs more than decoding a short voice note (see docs/benchmarks.md).
+Decoding uses PyAV (libavformat/libavcodec in-process) and its resampler. ToWav streams the PCM
+into a stdlib ``wave`` writer (one copy of the audio in memory); ToVoice wraps it in a pydub
+``AudioSegment`` and encodes that with libopus through PyAV. Nothing here spawns ffmpeg: starting
+a process costs more than decoding a short voice note (see docs/benchmarks.md).
 
 The output length matches the ffmpeg command line sample for sample: the resampler is flushed,
 and Opus pre-skip is enforced from the ``OpusHead`` even where the demuxer (Matroska/WebM in
@@ -37,6 +38,7 @@ from __future__ import annotations
 import io
 import math
 import time
+import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -163,16 +165,10 @@ class VoiceResult:
 
 @dataclass
 class _Decoded:
-    pcm: bytes
-    rate: int
-    channels: int
+    samples: int  # per channel, at the output rate
     input: AudioInfo
     partial: bool
     seconds: float
-
-    @property
-    def samples(self) -> int:
-        return len(self.pcm) // (SAMPLE_WIDTH * self.channels)
 
 
 def _never() -> bool:
@@ -316,7 +312,9 @@ def _decode(
     limits: Limits,
     format_hint: int,
     should_stop: Callable[[], bool],
+    write: Callable[[memoryview], object],
 ) -> _Decoded:
+    """Decode ``data`` and ``write`` it as interleaved PCM16 at ``rate``/``channels``."""
     started = time.perf_counter()
     if not data:
         raise EmptyAudio("input is empty (0 bytes)")
@@ -346,7 +344,6 @@ def _decode(
             )
         layout = "mono" if channels == 1 else "stereo"
         resampler = av.AudioResampler(format="s16", layout=layout, rate=rate)
-        chunks: list[bytes] = []
         errors: list[str] = []
         out_samples = 0
         in_samples = 0
@@ -357,7 +354,7 @@ def _decode(
             nonlocal out_samples
             for out in frames:
                 # A plane may be padded beyond the samples it holds: cut to the exact length.
-                chunks.append(bytes(out.planes[0])[: out.samples * frame_bytes])
+                write(memoryview(out.planes[0])[: out.samples * frame_bytes])
                 out_samples += out.samples
 
         for frame in _decode_frames(container, stream, should_stop, errors):
@@ -390,9 +387,7 @@ def _decode(
             size_bytes=len(data),
         )
         return _Decoded(
-            pcm=b"".join(chunks),
-            rate=rate,
-            channels=channels,
+            samples=out_samples,
             input=input_info,
             partial=bool(errors),
             seconds=time.perf_counter() - started,
@@ -446,22 +441,25 @@ def to_wav(
         raise UnsupportedParameters(
             f"expected_duration_seconds={expected_duration_seconds} must be 0 (unknown) or positive"
         )
-    decoded = _decode(
-        data,
-        rate=rate,
-        channels=channels,
-        limits=limits or Limits(),
-        format_hint=format_hint,
-        should_stop=should_stop,
-    )
-    partial = _check_truncation(decoded, expected_duration_seconds, allow_partial)
-    segment = AudioSegment(
-        data=decoded.pcm, sample_width=SAMPLE_WIDTH, frame_rate=rate, channels=channels
-    )
     out = io.BytesIO()
-    # pydub's WAV export without codec/parameters is pure Python (the wave module): no ffmpeg.
-    segment.export(out, format="wav")
-    wav = out.getvalue()
+    # PCM streams straight into the WAV file: one copy of the audio instead of the three that
+    # collecting it, wrapping it in a pydub AudioSegment and exporting that would hold at once
+    # (300 s at 48 kHz stereo is 58 MB a copy). wave patches the header sizes on close.
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(channels)
+        writer.setsampwidth(SAMPLE_WIDTH)
+        writer.setframerate(rate)
+        decoded = _decode(
+            data,
+            rate=rate,
+            channels=channels,
+            limits=limits or Limits(),
+            format_hint=format_hint,
+            should_stop=should_stop,
+            write=writer.writeframesraw,
+        )
+    partial = _check_truncation(decoded, expected_duration_seconds, allow_partial)
+    wav = out.getvalue()  # shares BytesIO's buffer rather than copying it
     return WavResult(
         wav=wav,
         output=AudioInfo(
@@ -492,6 +490,7 @@ def to_voice(
         raise UnsupportedParameters(
             f"bitrate_bps={bitrate} is outside the allowed {MIN_VOICE_BITRATE}-{MAX_VOICE_BITRATE}"
         )
+    pcm = io.BytesIO()
     decoded = _decode(
         data,
         rate=VOICE_RATE,
@@ -499,10 +498,14 @@ def to_voice(
         limits=limits or Limits(),
         format_hint=format_hint,
         should_stop=should_stop,
+        write=pcm.write,
     )
     started = time.perf_counter()
     segment = AudioSegment(
-        data=decoded.pcm, sample_width=SAMPLE_WIDTH, frame_rate=VOICE_RATE, channels=VOICE_CHANNELS
+        data=pcm.getvalue(),
+        sample_width=SAMPLE_WIDTH,
+        frame_rate=VOICE_RATE,
+        channels=VOICE_CHANNELS,
     )
     out = io.BytesIO()
     with av.open(out, mode="w", format="ogg") as container:
