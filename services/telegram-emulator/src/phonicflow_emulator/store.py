@@ -127,20 +127,22 @@ class Store:
             "username": bot_username,
         }
         self.changed = asyncio.Condition()
+        # Both survive reset(): a bot still polling keeps its offset and the chat page keeps its
+        # cursor, so numbers must only grow.
+        self.next_update_id = secrets.randbelow(10_000_000) + 100_000_000
+        self.next_event_seq = 1
         self.reset()
 
     def reset(self) -> None:
         """Forget users, chats, updates, files, calls and faults (the bot's identity stays)."""
         self.chats: dict[int, Chat] = {}
         self.updates: deque[JSON] = deque()
-        self.next_update_id = secrets.randbelow(10_000_000) + 100_000_000
         self.allowed_updates: list[str] = []
         self.files: dict[str, StoredFile] = {}
         self.files_by_path: dict[str, StoredFile] = {}
         self.calls: deque[JSON] = deque(maxlen=MAX_REMEMBERED_CALLS)
         self.faults: list[Fault] = []
         self.events: deque[JSON] = deque(maxlen=MAX_REMEMBERED_EVENTS)
-        self.next_event_seq = 1
         self.callback_queries: dict[str, JSON] = {}
         self.commands: dict[str, list[JSON]] = {}
         self.webhook_url = ""
