@@ -6,6 +6,9 @@ accepting connections, let in-flight requests finish, then flush traces.
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 import uvicorn
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
@@ -20,6 +23,10 @@ SERVICE_NAME = "phonicflow-backend"
 GRACEFUL_SHUTDOWN_S = 20
 
 
+def _after_graceful_shutdown(signum: int, frame: FrameType | None) -> None:
+    """Called only once uvicorn has finished: let main() return normally (exit status 0)."""
+
+
 def main() -> None:
     settings = load_settings(BackendSettings)
     configure_logging("backend", settings.log_level, settings.backend_log_file)
@@ -28,6 +35,10 @@ def main() -> None:
     setup_tracing(SERVICE_NAME)
     app = create_app(settings)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    # uvicorn re-raises SIGTERM/SIGINT to the previous handler after its graceful shutdown; with
+    # the default one the process would die right there, before the traces are flushed.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _after_graceful_shutdown)
     try:
         uvicorn.run(
             app,
