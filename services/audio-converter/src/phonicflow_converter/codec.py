@@ -38,6 +38,7 @@ from __future__ import annotations
 import io
 import math
 import time
+import warnings
 import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -45,7 +46,12 @@ from typing import Any
 
 import av
 import av.error
-from pydub import AudioSegment
+
+with warnings.catch_warnings():
+    # pydub imports the stdlib audioop, deprecated since 3.11 (gone in 3.13, where pydub needs
+    # the audioop-lts backport); nothing the service can act on.
+    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
+    from pydub import AudioSegment
 
 __all__ = [
     "DEFAULT_CHANNELS",
