@@ -1,0 +1,475 @@
+"""The chart, rendered over a matrix of values, is valid Kubernetes and secure in every object.
+
+Scenarios (tests/chart/conftest.py): defaults, explicit secrets, external Redis and backend,
+existing Secrets, converter HPA, NetworkPolicies off, the in-cluster emulator, OTLP and
+ServiceMonitors, an existing volume claim.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from phonicflow_testing.helm import env_of, of_kind, pod_specs
+
+from .conftest import SCENARIOS
+
+Obj = dict[str, Any]
+ALL = sorted(SCENARIOS)
+#: Objects of CRDs kubernetes-validate has no schema for, checked by hand below.
+CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
+
+
+def named(objects: list[Obj], kind: str, component: str) -> Obj:
+    matches = [o for o in of_kind(objects, kind) if o["metadata"]["name"].endswith(f"-{component}")]
+    assert len(matches) == 1, f"expected one {kind} named *-{component}, found {len(matches)}"
+    return matches[0]
+
+
+def maybe_named(objects: list[Obj], kind: str, component: str) -> Obj | None:
+    matches = [o for o in of_kind(objects, kind) if o["metadata"]["name"].endswith(f"-{component}")]
+    return matches[0] if matches else None
+
+
+def app_containers(spec: Obj) -> list[Obj]:
+    return list(spec.get("initContainers", [])) + list(spec["containers"])
+
+
+def is_test_pod(name: str) -> bool:
+    return name.startswith("Pod/")
+
+
+@pytest.mark.chart
+def test_the_strict_validator_would_catch_a_typo(kube_version):
+    # the validation below means something only if strict mode rejects unknown fields
+    bad = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "dataa": {}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, kube_version, strict=True)
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize("scenario", ALL)
+def test_every_object_validates_against_the_kubernetes_schemas(rendered, kube_version, scenario):
+    objects = rendered[scenario]
+    assert objects, "nothing rendered"
+    for obj in objects:
+        if (obj["apiVersion"], obj["kind"]) in CRD_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(obj, kube_version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']} is invalid: {exc.message}")
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize("scenario", ALL)
+def test_no_secret_value_is_readable_outside_a_secret(rendered, planted, scenario):
+    objects = rendered[scenario]
+    for obj in objects:
+        text = yaml.safe_dump(obj)
+        for label, value in planted.items():
+            assert value not in text, (
+                f"{label} in plain text in {obj['kind']}/{obj['metadata']['name']}"
+            )
+            if obj["kind"] != "Secret":
+                encoded = base64.b64encode(value.encode()).decode()
+                assert encoded not in text, f"{label} (base64) outside a Secret: {obj['kind']}"
+    for spec_name, spec in pod_specs(objects):
+        for container in app_containers(spec):
+            for name, entry in env_of(container).items():
+                if any(
+                    word in name for word in ("TOKEN", "PRIVATE_KEY", "PASSWORD")
+                ) and not name.endswith("_FILE"):
+                    assert "value" not in entry or name == "EMULATOR_TOKEN", (
+                        f"{spec_name}: {name} is a literal env value; it must come from a Secret"
+                    )
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize("scenario", ALL)
+def test_the_bot_token_is_mounted_from_a_secret_as_a_file(rendered, scenario):
+    objects = rendered[scenario]
+    bot = named(objects, "Deployment", "bot")["spec"]["template"]["spec"]
+    container = bot["containers"][0]
+    env = env_of(container)
+    assert "TELEGRAM_BOT_TOKEN" not in env
+    token_path = env["TELEGRAM_BOT_TOKEN_FILE"]["value"]
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in bot["volumes"]}
+    mount = next(m for m in mounts.values() if token_path.startswith(m["mountPath"] + "/"))
+    source = volumes[mount["name"]]["secret"]
+    assert source["items"][0]["path"] == token_path.rsplit("/", 1)[1]
+    for configmap in of_kind(objects, "ConfigMap"):
+        assert not any("TOKEN" in key for key in configmap.get("data", {})), configmap["metadata"]
+    if scenario == "existing-secrets":
+        assert source["secretName"] == "telegram-credentials"
+        assert source["items"][0]["key"] == "bot-token"
+    else:
+        secret = named(objects, "Secret", "phonicflow-bot")
+        assert source["secretName"] == secret["metadata"]["name"]
+        assert source["items"][0]["key"] in secret["data"]
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize("scenario", ALL)
+def test_every_pod_runs_restricted(rendered, scenario):
+    specs = pod_specs(rendered[scenario])
+    assert specs
+    for name, spec in specs:
+        pod_sc = spec.get("securityContext", {})
+        assert spec.get("automountServiceAccountToken") is False, name
+        assert pod_sc.get("runAsNonRoot") is True, name
+        assert isinstance(pod_sc.get("runAsUser"), int) and pod_sc["runAsUser"] > 0, name
+        assert pod_sc.get("seccompProfile", {}).get("type") == "RuntimeDefault", name
+        assert not spec.get("hostNetwork") and not spec.get("hostPID") and not spec.get("hostIPC")
+        writable = {v["name"] for v in spec.get("volumes", []) if "emptyDir" in v}
+        for container in app_containers(spec):
+            where = f"{name} container {container['name']}"
+            sc = container.get("securityContext", {})
+            assert sc.get("allowPrivilegeEscalation") is False, where
+            assert sc.get("readOnlyRootFilesystem") is True, where
+            assert sc.get("privileged") in (None, False), where
+            assert sc.get("runAsNonRoot") is True, where
+            assert isinstance(sc.get("runAsUser"), int) and sc["runAsUser"] > 0, where
+            assert sc.get("capabilities", {}).get("drop") == ["ALL"], where
+            assert not sc.get("capabilities", {}).get("add"), where
+            assert sc.get("seccompProfile", {}).get("type") == "RuntimeDefault", where
+            tmp = [m for m in container.get("volumeMounts", []) if m["mountPath"] == "/tmp"]
+            assert tmp and tmp[0]["name"] in writable, f"{where}: no writable emptyDir /tmp"
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize("scenario", ALL)
+def test_every_container_has_resources_and_every_service_container_has_probes(rendered, scenario):
+    for name, spec in pod_specs(rendered[scenario]):
+        for container in app_containers(spec):
+            where = f"{name} container {container['name']}"
+            resources = container.get("resources", {})
+            for bound in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(resources.get(bound, {})), f"{where}: {bound}"
+            if not is_test_pod(name):
+                assert "livenessProbe" in container, f"{where}: no liveness probe"
+                assert "readinessProbe" in container, f"{where}: no readiness probe"
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize("scenario", ALL)
+def test_service_accounts_never_mount_an_api_token(rendered, scenario):
+    accounts = of_kind(rendered[scenario], "ServiceAccount")
+    assert accounts
+    for account in accounts:
+        assert account.get("automountServiceAccountToken") is False, account["metadata"]["name"]
+    names = {a["metadata"]["name"] for a in accounts}
+    for name, spec in pod_specs(rendered[scenario]):
+        if not is_test_pod(name):
+            assert spec["serviceAccountName"] in names, name
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize("scenario", ALL)
+def test_exactly_one_bot_poller_replaced_by_recreate(rendered, scenario):
+    bots = [
+        d
+        for d in of_kind(rendered[scenario], "Deployment")
+        if d["metadata"]["name"].endswith("-bot")
+    ]
+    assert len(bots) == 1
+    bot = bots[0]
+    assert bot["spec"]["replicas"] == 1
+    assert bot["spec"]["strategy"] == {"type": "Recreate"}
+    backend_timeout = float(
+        named(rendered[scenario], "ConfigMap", "bot")["data"]["BACKEND_TIMEOUT"]
+    )
+    # in-flight voice notes wait on the backend; the pod must outlive one full backend call
+    assert bot["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > backend_timeout
+    assert not [h for h in of_kind(rendered[scenario], "HorizontalPodAutoscaler")
+                if h["spec"]["scaleTargetRef"]["name"].endswith("-bot")]  # fmt: skip
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize("scenario", ALL)
+def test_every_long_running_workload_has_a_matching_disruption_budget(rendered, scenario):
+    objects = rendered[scenario]
+    budgets = of_kind(objects, "PodDisruptionBudget")
+    for deployment in of_kind(objects, "Deployment"):
+        if deployment["metadata"]["name"].endswith("-emulator"):
+            continue  # a test fixture, not a service
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        matching = [b for b in budgets
+                    if b["spec"]["selector"]["matchLabels"].items() <= labels.items()]  # fmt: skip
+        assert len(matching) == 1, f"{deployment['metadata']['name']}: {len(matching)} PDBs"
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize("scenario", ALL)
+def test_pods_roll_when_their_config_or_chart_secret_changes(rendered, scenario):
+    for deployment in of_kind(rendered[scenario], "Deployment"):
+        annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+        name = deployment["metadata"]["name"]
+        if name.endswith(("-bot", "-backend", "-converter")):
+            assert len(annotations.get("checksum/config", "")) == 64, name
+        if name.endswith(("-bot", "-backend")):
+            assert len(annotations.get("checksum/secret", "")) == 64, name
+
+
+@pytest.mark.chart
+def test_a_new_token_or_setting_rolls_the_bot_and_nothing_else_changes_without_cause(render):
+    base = SCENARIOS["explicit-secrets"]
+
+    def bot_annotations(values: Obj) -> Obj:
+        bot = named(render(values), "Deployment", "bot")
+        return bot["spec"]["template"]["metadata"]["annotations"]
+
+    first, again = bot_annotations(base), bot_annotations(base)
+    assert first == again, "rendering the same values twice must not roll the pods"
+    rotated = bot_annotations({**base, "telegram": {"token": "8888888:rotated-token"}})
+    assert rotated["checksum/secret"] != first["checksum/secret"]
+    assert rotated["checksum/config"] == first["checksum/config"]
+    louder = bot_annotations({**base, "bot": {"logLevel": "DEBUG"}})
+    assert louder["checksum/config"] != first["checksum/config"]
+
+
+@pytest.mark.chart
+def test_the_converter_has_native_grpc_probes_and_a_grpc_service(rendered):
+    objects = rendered["defaults"]
+    container = named(objects, "Deployment", "converter")["spec"]["template"]["spec"]["containers"][
+        0
+    ]
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert container[probe]["grpc"]["port"] == 50051, probe
+    service = named(objects, "Service", "converter")
+    assert service["spec"]["ports"][0]["appProtocol"] == "grpc"
+    address = named(objects, "ConfigMap", "bot")["data"]["CONVERTER_ADDRESS"]
+    assert address == f"{service['metadata']['name']}:50051"
+
+
+@pytest.mark.chart
+def test_the_hpa_scales_the_converter_and_owns_its_replica_count(rendered):
+    assert not of_kind(rendered["defaults"], "HorizontalPodAutoscaler")
+    objects = rendered["hpa"]
+    hpa = named(objects, "HorizontalPodAutoscaler", "converter")
+    converter = named(objects, "Deployment", "converter")
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": converter["metadata"]["name"],
+    }
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 5)
+    assert "replicas" not in converter["spec"], "a fixed replica count would fight the HPA"
+
+
+@pytest.mark.chart
+def test_the_backend_keeps_its_storage_on_a_claim(rendered):
+    objects = rendered["defaults"]
+    claim = named(objects, "PersistentVolumeClaim", "backend")
+    assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    backend = named(objects, "Deployment", "backend")
+    volumes = {v["name"]: v for v in backend["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["storage"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert backend["spec"]["strategy"] == {"type": "Recreate"}, "RWO volume: no overlap"
+    storage_dir = named(objects, "ConfigMap", "backend")["data"]["STORAGE_DIR"]
+    mounts = backend["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert {"name": "storage", "mountPath": storage_dir} in mounts
+
+    existing = rendered["existing-claim"]
+    assert not of_kind(existing, "PersistentVolumeClaim")
+    spec = named(existing, "Deployment", "backend")["spec"]["template"]["spec"]
+    storage = next(v for v in spec["volumes"] if v["name"] == "storage")
+    assert storage["persistentVolumeClaim"]["claimName"] == "learner-history"
+
+
+@pytest.mark.chart
+def test_external_redis_and_backend_replace_the_in_chart_ones(rendered):
+    objects = rendered["external-redis-and-backend"]
+    deployments = {d["metadata"]["name"].rsplit("-", 1)[1] for d in of_kind(objects, "Deployment")}
+    assert deployments == {"bot", "converter"}
+    assert not of_kind(objects, "PersistentVolumeClaim")
+    config = named(objects, "ConfigMap", "bot")["data"]
+    assert config["BACKEND_URL"] == "https://backend.example.org:8443"
+    env = env_of(named(objects, "Deployment", "bot")["spec"]["template"]["spec"]["containers"][0])
+    assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "redis-credentials",
+        "key": "password",
+    }
+    # the kubelet expands $(REDIS_PASSWORD), declared before REDIS_URL
+    assert env["REDIS_URL"]["value"] == "rediss://:$(REDIS_PASSWORD)@redis.example.org:6380/2"
+    names = list(env)
+    assert names.index("REDIS_PASSWORD") < names.index("REDIS_URL")
+    egress_ports = {p["port"] for rule in named(objects, "NetworkPolicy", "bot")["spec"]["egress"]
+                    for p in rule.get("ports", [])}  # fmt: skip
+    assert {8443, 6380, 443, 53} <= egress_ports
+
+
+@pytest.mark.chart
+def test_in_chart_redis_requires_the_generated_password(rendered):
+    objects = rendered["defaults"]
+    secret = named(objects, "Secret", "phonicflow-bot")
+    password = base64.b64decode(secret["data"]["redis-password"]).decode()
+    assert len(password) >= 32
+    redis = named(objects, "Deployment", "redis")["spec"]["template"]["spec"]["containers"][0]
+    assert "requirepass" in " ".join(redis["args"]) and password not in json.dumps(redis)
+    assert env_of(redis)["REDISCLI_AUTH"]["valueFrom"]["secretKeyRef"]["key"] == "redis-password"
+    bot = named(objects, "Deployment", "bot")["spec"]["template"]["spec"]["containers"][0]
+    assert env_of(bot)["REDIS_URL"]["value"].startswith("redis://:$(REDIS_PASSWORD)@pf-")
+
+
+@pytest.mark.chart
+def test_existing_secrets_are_used_and_the_chart_makes_none_it_does_not_need(rendered):
+    objects = rendered["existing-secrets"]
+    assert not of_kind(objects, "Secret"), "every secret was brought by the user"
+    refs = set()
+    for _, spec in pod_specs(objects):
+        for volume in spec.get("volumes", []):
+            if "secret" in volume:
+                refs.add(volume["secret"]["secretName"])
+        for container in app_containers(spec):
+            for entry in env_of(container).values():
+                ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    refs.add(ref["name"])
+    assert refs == {"telegram-credentials", "bot-key", "redis-auth"}
+
+
+def _policy_for(objects: list[Obj], component: str) -> Obj:
+    return named(objects, "NetworkPolicy", component)
+
+
+def _selects(rule_peer: Obj, component: str) -> bool:
+    labels = rule_peer.get("podSelector", {}).get("matchLabels", {})
+    return (
+        labels.get("app.kubernetes.io/component") == component
+        and "namespaceSelector" not in rule_peer
+    )
+
+
+@pytest.mark.chart
+def test_network_policies_allow_only_the_designed_paths(rendered):
+    objects = rendered["defaults"]
+    policies = of_kind(objects, "NetworkPolicy")
+    for deployment in of_kind(objects, "Deployment"):
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        selecting = [p for p in policies
+                     if p["spec"]["podSelector"]["matchLabels"].items() <= labels.items()]  # fmt: skip
+        assert len(selecting) == 1, deployment["metadata"]["name"]
+        assert set(selecting[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+
+    bot_egress = _policy_for(objects, "bot")["spec"]["egress"]
+    reachable = {c for rule in bot_egress for peer in rule.get("to", [])
+                 for c in ("converter", "backend", "redis", "emulator") if _selects(peer, c)}  # fmt: skip
+    assert reachable == {"converter", "backend", "redis"}
+    telegram = [r for r in bot_egress if any("ipBlock" in p for p in r.get("to", []))]
+    assert [p["port"] for r in telegram for p in r["ports"]] == [443]
+    dns = [r for r in bot_egress if {p["port"] for p in r.get("ports", [])} == {53}]
+    assert dns and {p["protocol"] for p in dns[0]["ports"]} == {"UDP", "TCP"}
+
+    for component, port in (("converter", 50051), ("backend", 8000), ("redis", 6379)):
+        ingress = _policy_for(objects, component)["spec"]["ingress"]
+        peers = [peer for rule in ingress for peer in rule["from"]]
+        assert any(_selects(peer, "bot") for peer in peers), component
+        assert not any(
+            _selects(peer, c) for peer in peers for c in ("converter", "backend", "redis")
+        )
+        assert {p["port"] for rule in ingress for p in rule["ports"]} == {port}
+        egress = _policy_for(objects, component)["spec"].get("egress", [])
+        assert all({p["port"] for p in rule.get("ports", [])} == {53} for rule in egress), (
+            f"{component} may only resolve names (no OTLP configured here)"
+        )
+    redis_peers = [
+        peer for rule in _policy_for(objects, "redis")["spec"]["ingress"] for peer in rule["from"]
+    ]
+    assert len(redis_peers) == 1, "only the bot talks to Redis"
+
+
+@pytest.mark.chart
+def test_network_policies_can_be_switched_off(rendered):
+    assert not of_kind(rendered["no-network-policy"], "NetworkPolicy")
+
+
+@pytest.mark.chart
+def test_the_emulator_toggle_points_the_bot_at_the_in_cluster_emulator(rendered):
+    objects = rendered["emulator"]
+    emulator = named(objects, "Deployment", "emulator")
+    service = named(objects, "Service", "emulator")
+    config = named(objects, "ConfigMap", "bot")["data"]
+    base = f"http://{service['metadata']['name']}:8081"
+    assert config["TELEGRAM_API_BASE_URL"] == f"{base}/bot"
+    assert config["TELEGRAM_FILE_BASE_URL"] == f"{base}/file/bot"
+    # the bot and the emulator share one token, from the chart's Secret
+    secret = named(objects, "Secret", "phonicflow-bot")
+    token = base64.b64decode(secret["data"]["telegram-token"]).decode()
+    emu_env = env_of(emulator["spec"]["template"]["spec"]["containers"][0])
+    assert emu_env["EMULATOR_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == "telegram-token"
+    assert emu_env["EMULATOR_HOST"]["value"] == "0.0.0.0"
+    assert token.split(":")[0].isdigit()
+    bot_egress = _policy_for(objects, "bot")["spec"]["egress"]
+    assert any(_selects(p, "emulator") for r in bot_egress for p in r.get("to", []))
+    assert not any("ipBlock" in p for r in bot_egress for p in r.get("to", [])), "no internet"
+    assert not maybe_named(rendered["defaults"], "Deployment", "emulator")
+
+
+@pytest.mark.chart
+def test_tracing_and_scraping_are_configured_from_values(rendered):
+    objects = rendered["observability"]
+    for component in ("bot", "converter", "backend"):
+        container = named(objects, "Deployment", component)["spec"]["template"]["spec"][
+            "containers"
+        ][0]
+        env = env_of(container)
+        assert env["OTEL_SERVICE_NAME"]["value"] == f"phonicflow-{component}"
+        assert (
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"]
+            == "http://otel-collector.observability:4317"
+        )
+        assert env["OTEL_TRACES_EXPORTER"]["value"] == "otlp"
+        egress = _policy_for(objects, component)["spec"]["egress"]
+        assert any(p["port"] == 4317 for r in egress for p in r.get("ports", [])), component
+    monitors = of_kind(objects, "ServiceMonitor")
+    assert {m["metadata"]["name"].rsplit("-", 1)[1] for m in monitors} == {"bot", "backend"}
+    for monitor in monitors:
+        assert monitor["metadata"]["labels"]["release"] == "prom"
+        service = named(objects, "Service", monitor["metadata"]["name"].rsplit("-", 1)[1])
+        assert (
+            monitor["spec"]["selector"]["matchLabels"].items()
+            <= service["metadata"]["labels"].items()
+        )
+        assert monitor["spec"]["endpoints"][0]["port"] in {
+            p["name"] for p in service["spec"]["ports"]
+        }
+    defaults = env_of(
+        named(rendered["defaults"], "Deployment", "bot")["spec"]["template"]["spec"]["containers"][
+            0
+        ]
+    )
+    assert defaults["OTEL_TRACES_EXPORTER"]["value"] == "none"
+    bot_pod = named(rendered["defaults"], "Deployment", "bot")["spec"]["template"]["metadata"]
+    assert bot_pod["annotations"]["prometheus.io/scrape"] == "true"
+
+
+@pytest.mark.chart
+def test_helm_test_pods_check_the_converter_grpc_health_and_the_backend_from_inside(rendered):
+    objects = rendered["defaults"]
+    pods = {
+        p["metadata"]["name"].removeprefix("pf-phonicflow-bot-"): p for p in of_kind(objects, "Pod")
+    }
+    assert set(pods) == {"converter-grpc-health", "backend-http-health", "bot-http-health"}
+    for pod in pods.values():
+        assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+        assert pod["spec"]["restartPolicy"] == "Never"
+        assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "test"
+    grpc_check = pods["converter-grpc-health"]["spec"]["containers"][0]
+    converter = named(objects, "Deployment", "converter")["spec"]["template"]["spec"]["containers"][
+        0
+    ]
+    assert grpc_check["image"] == converter["image"], "grpc_health ships in the converter image"
+    assert "HealthStub" in grpc_check["command"][2]
+    assert "pf-phonicflow-bot-converter:50051" in grpc_check["command"][2]
+    backend_check = pods["backend-http-health"]["spec"]["containers"][0]
+    assert backend_check["args"] == [
+        "http://pf-phonicflow-bot-backend:8000/healthz",
+        "http://pf-phonicflow-bot-backend:8000/readyz",
+    ]
