@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import tempfile
 
 # Bound on any single ffmpeg run; a dev tool should never hang on a broken upload.
 FFMPEG_TIMEOUT_SECONDS = 30.0
@@ -40,20 +41,12 @@ async def _run(argv: list[str], data: bytes) -> bytes | None:
 
 async def probe_duration(data: bytes) -> int | None:
     """Duration in whole seconds (rounded, at least 1 for non-empty audio), or ``None``."""
-    out = await _run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "json",
-            "-i",
-            "pipe:0",
-        ],
-        data,
-    )
+    # ffprobe needs a seekable file: from a pipe, an Ogg stream's duration is unknown.
+    with tempfile.NamedTemporaryFile(prefix="emulator-probe-") as file:
+        file.write(data)
+        file.flush()
+        argv = ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json"]
+        out = await _run([*argv, file.name], b"")
     if not out:
         return None
     try:
