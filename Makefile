@@ -39,3 +39,49 @@ bench-bot: setup ## benchmark the bot's overhead per update (docs/benchmarks.md)
 	@$(VENV)/python bench/bot.py
 
 bench: bench-converter bench-backend bench-bot ## all benchmarks
+
+# Kubernetes and containers
+# (docs/kubernetes.md: images, the Helm chart, skaffold on kind, compose; none of it runs in `make test`
+#  except the chart tests, which are part of the suite)
+KIND ?= kind
+SKAFFOLD ?= skaffold
+KIND_VERSION ?= v0.30.0
+
+images: ## build the four images (docker, or podman when no Docker daemon answers)
+	@scripts/k8s/build-images.sh
+
+images-podman: ## prepare podman (+ an offline debian base) and build the images with it
+	@scripts/k8s/podman-setup.sh
+	@ENGINE=podman scripts/k8s/build-images.sh
+
+compose-up: ## run docker-compose.yml with the Telegram emulator (chat page on 127.0.0.1:8081)
+	@TELEGRAM_BOT_TOKEN=123456789:emulator-token-not-a-secret-000000000 \
+	 TELEGRAM_API_BASE_URL=http://emulator:8081/bot TELEGRAM_FILE_BASE_URL=http://emulator:8081/file/bot \
+	 docker compose --profile emulator up -d --build
+
+compose-down: ## stop the compose stack and drop its volumes
+	@docker compose --profile emulator down -v
+
+compose-smoke: setup ## podman: build the images, run compose, smoke /start + a voice note (slow)
+	@scripts/k8s/compose-smoke.sh
+
+chart-test: setup ## helm lint + render/validate the chart over its values matrix
+	@$(VENV)/pytest -m chart tests/chart -q
+
+kind-tools: ## install kind into .bin/ with go install (skaffold: see docs/kubernetes.md)
+	@command -v $(KIND) >/dev/null || GOBIN=$(CURDIR)/.bin go install sigs.k8s.io/kind@$(KIND_VERSION)
+
+kind-up: ## create the local kind cluster "phonicflow" (needs Docker)
+	@$(KIND) get clusters 2>/dev/null | grep -qx phonicflow || $(KIND) create cluster --config scripts/k8s/kind-config.yaml --wait 120s
+
+kind-down: ## delete the kind cluster
+	@$(KIND) delete cluster --name phonicflow
+
+k8s-dev: ## skaffold dev on kind: rebuild and redeploy on every change (emulator in-cluster)
+	@$(SKAFFOLD) dev -p kind --kube-context kind-phonicflow --port-forward
+
+k8s-run: ## build and deploy once on kind (emulator in-cluster)
+	@$(SKAFFOLD) run -p kind --kube-context kind-phonicflow
+
+k8s-e2e: setup ## against the deployed kind release: helm test, then the smoke through the emulator
+	@scripts/k8s/k8s-e2e.sh

@@ -1,0 +1,148 @@
+"""skaffold.yaml and docker-compose.yml describe the same images, Dockerfiles and chart.
+
+Neither tool runs here (no Docker engine); these tests make sure the files parse and that every
+path, image name and chart value they mention exists, so `skaffold dev` and `docker compose up`
+fail for reasons of the cluster, never of a stale file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import ROOT
+
+#: image name -> Dockerfile, the naming scripts/k8s/build-images.sh and the chart defaults use
+IMAGES = {
+    "phonicflow/converter": "services/audio-converter/Dockerfile",
+    "phonicflow/backend": "services/backend/Dockerfile",
+    "phonicflow/bot": "services/bot/Dockerfile",
+    "phonicflow/emulator": "services/telegram-emulator/Dockerfile",
+}
+CHART_KEYS = {"converter": "converter", "backend": "backend", "bot": "bot", "emulator": "emulator"}
+
+
+def load(name: str) -> Any:
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+def has_value(values: dict[str, Any], dotted: str) -> bool:
+    node: Any = values
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+@pytest.mark.chart
+def test_skaffold_builds_every_image_from_the_repository_root():
+    config = load("skaffold.yaml")
+    assert re.fullmatch(r"skaffold/v4beta\d+", config["apiVersion"])
+    artifacts = {a["image"]: a for a in config["build"]["artifacts"]}
+    assert set(artifacts) == set(IMAGES)
+    for image, artifact in artifacts.items():
+        assert artifact["context"] == "."
+        assert artifact["docker"]["dockerfile"] == IMAGES[image]
+        assert (ROOT / IMAGES[image]).is_file()
+
+
+@pytest.mark.chart
+def test_skaffold_deploys_the_chart_with_the_built_images():
+    config = load("skaffold.yaml")
+    (release,) = config["manifests"]["helm"]["releases"]
+    chart = ROOT / release["chartPath"]
+    assert (chart / "Chart.yaml").is_file()
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    templates = release["setValueTemplates"]
+    for image in IMAGES:
+        key = CHART_KEYS[image.split("/")[1]]
+        suffix = image.replace("/", "_")
+        assert templates[f"{key}.image.repository"] == f"{{{{.IMAGE_REPO_{suffix}}}}}"
+        assert templates[f"{key}.image.tag"] == f"{{{{.IMAGE_TAG_{suffix}}}}}"
+        assert values[key]["image"]["repository"] == image, "chart default matches the build"
+    for dotted in list(templates) + list(release.get("setValues", {})):
+        assert has_value(values, dotted), f"skaffold sets {dotted}, which values.yaml lacks"
+    assert "token" not in yaml.safe_dump(release.get("setValues", {})).lower().replace(
+        "existingsecret", ""
+    ), "the token must never pass through skaffold"
+
+
+@pytest.mark.chart
+def test_the_kind_profile_loads_images_without_a_registry_and_runs_the_emulator():
+    config = load("skaffold.yaml")
+    profile = next(p for p in config["profiles"] if p["name"] == "kind")
+    patches = {p["path"]: p for p in profile["patches"]}
+    assert patches["/build/local/push"]["value"] is False
+    (values_file,) = patches["/manifests/helm/releases/0/valuesFiles"]["value"]
+    e2e_values = yaml.safe_load((ROOT / values_file).read_text())
+    assert e2e_values["emulator"]["enabled"] is True
+    assert profile["activation"][0]["kubeContext"].startswith("kind-")
+    kind_config = yaml.safe_load((ROOT / "scripts/k8s/kind-config.yaml").read_text())
+    assert f"kind-{kind_config['name']}" == profile["activation"][0]["kubeContext"]
+
+
+@pytest.mark.chart
+def test_compose_runs_the_same_images_on_a_private_network():
+    compose = load("docker-compose.yml")
+    services = compose["services"]
+    assert set(services) == {"converter", "backend", "bot", "redis", "emulator"}
+    for name, service in services.items():
+        assert service.get("read_only") is True, name
+        assert service.get("cap_drop") == ["ALL"], name
+        assert "healthcheck" in service, name
+        if name == "redis":
+            continue
+        image = f"phonicflow/{name}"
+        assert service["image"] == f"${{IMAGE_PREFIX:-phonicflow/}}{name}:${{IMAGE_TAG:-dev}}"
+        assert service["build"] == {"context": ".", "dockerfile": IMAGES[image]}
+    # the seed called its private network "backend"; here it is named and made private
+    assert compose["networks"]["private"] == {"internal": True}
+    for name in ("converter", "backend", "redis"):
+        assert services[name]["networks"] == ["private"], f"{name} must not reach outside"
+    assert set(services["bot"]["networks"]) == {"private", "edge"}
+    assert services["emulator"]["profiles"] == ["emulator"]
+    assert "ports" not in services["backend"] and "ports" not in services["converter"]
+
+
+@pytest.mark.chart
+def test_compose_wires_the_bot_to_the_services_by_name_and_keeps_secrets_out():
+    compose = load("docker-compose.yml")
+    bot = compose["services"]["bot"]["environment"]
+    assert bot["BACKEND_URL"] == "http://backend:8000"
+    assert bot["CONVERTER_ADDRESS"] == "converter:50051"
+    assert bot["REDIS_URL"].startswith("redis://redis:6379")
+    for name, service in compose["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            if key in {"TELEGRAM_BOT_TOKEN", "BOT_PRIVATE_KEY"}:
+                assert str(value).startswith("${"), f"{name}.{key} must come from the environment"
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize("dockerfile", sorted(IMAGES.values()))
+def test_every_image_is_multi_stage_debian_and_runs_as_a_numeric_non_root_user(dockerfile):
+    text = (ROOT / dockerfile).read_text()
+    stages = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
+    assert stages == ["debian:bookworm-slim", "debian:bookworm-slim"], stages
+    assert "uv sync --frozen --no-dev" in text
+    assert "--mount=type=secret,id=cacert,required=false" in text, "the CA must stay optional"
+    user = re.findall(r"^USER (\S+)", text, re.MULTILINE)
+    assert user == ["${APP_UID}:${APP_UID}"] and re.search(r"^ARG APP_UID=[1-9]\d+$", text, re.M)
+    runtime = text.split("AS runtime", 1)[1]
+    assert "COPY --from=builder /opt/venv /opt/venv" in runtime
+    assert "/opt/uv" not in runtime and "python3-venv" not in runtime, "build tools stay behind"
+
+
+@pytest.mark.chart
+def test_the_build_context_leaves_out_what_images_must_not_contain():
+    ignore = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()]
+    rules = [line for line in ignore if line and not line.startswith("#")]
+    assert rules[0] == "*", "deny by default, then list what the builds need"
+    for pattern in ("**/tests/", "**/.env", "**/__pycache__/"):
+        assert pattern in ignore
+    assert not any(line.startswith("!.venv") or line.startswith("!.git") for line in ignore)
+    assert Path(ROOT / "uv.lock").is_file()
