@@ -120,9 +120,12 @@ def grpc_serving(address: str) -> Callable[[], bool]:
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
         with grpc.insecure_channel(address) as channel:
-            reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=""), timeout=2
-            )
+            try:
+                reply = health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service=""), timeout=2
+                )
+            except grpc.RpcError:  # not listening yet
+                return False
             return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
     return check
