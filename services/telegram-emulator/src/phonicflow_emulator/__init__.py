@@ -6,13 +6,18 @@ private one with :func:`phonicflow_emulator.testing.running_emulator`. The contr
 ``docs/emulator.md``.
 """
 
-from phonicflow_emulator.client import (
-    AsyncEmulatorClient,
-    AsyncEmulatorUser,
-    EmulatorClient,
-    EmulatorError,
-    EmulatorUser,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from phonicflow_emulator.client import (
+        AsyncEmulatorClient,
+        AsyncEmulatorUser,
+        EmulatorClient,
+        EmulatorError,
+        EmulatorUser,
+    )
 
 __all__ = [
     "AsyncEmulatorClient",
@@ -21,3 +26,12 @@ __all__ = [
     "EmulatorError",
     "EmulatorUser",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The client (and httpx) load only when asked for: the server process never needs them.
+    if name in __all__:
+        from phonicflow_emulator import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'phonicflow_emulator' has no attribute {name!r}")
