@@ -364,3 +364,28 @@ def test_a_wiped_backend_session_is_recreated_transparently(
     user.send_voice(voice_ogg, duration=2)
     reply, *_ = user.wait_for_messages(3, timeout=WAIT)
     assert "I heard" in reply["text"]
+
+
+def test_one_learners_messages_are_answered_in_order(
+    bot: ServiceProcess, emulator: EmulatorHandle
+) -> None:
+    user = learner(emulator, 2100)
+    for n in range(4):
+        user.send_text(f"number {n}")
+    replies = [m["text"] for m in user.wait_for_messages(12, timeout=WAIT) if "text" in m]
+    assert [r.split("You said: ")[1].split("\n")[0] for r in replies] == [
+        "number 0", "number 1", "number 2", "number 3"
+    ]  # fmt: skip
+
+
+def test_a_slow_answer_for_one_learner_does_not_hold_up_another(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+) -> None:
+    slow, quick = learner(emulator, 2200), learner(emulator, 2201)
+    fake_backend.fault("/process", delay=3.0, times=1)
+    slow.send_text("I am first")
+    time.sleep(0.3)
+    quick.send_text("I am second")
+    quick.wait_for_messages(1, timeout=2.5)  # answered while the first learner still waits
+    assert not slow.messages()[1:], "the slow learner has only the /start greeting so far"
+    assert "You said: I am first" in slow.wait_for_messages(1, timeout=WAIT)[0]["text"]

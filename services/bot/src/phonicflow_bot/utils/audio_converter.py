@@ -38,6 +38,9 @@ MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 #: Speech recognisers want 16 kHz mono.
 WAV_SAMPLE_RATE = 16000
 WAV_CHANNELS = 1
+#: Reconnect backoff towards a converter that went away: first try, and ceiling.
+RECONNECT_BACKOFF_MS = 100
+MAX_RECONNECT_BACKOFF_MS = 1000
 #: Seconds a readiness probe waits for the converter's health service.
 HEALTH_CHECK_TIMEOUT = 2.0
 
@@ -104,6 +107,11 @@ class ConverterClient:
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.enable_retries", 1),
+            # gRPC's default reconnect backoff grows to 120 s: a converter that restarted
+            # would stay unreachable long after it is back.
+            ("grpc.initial_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
+            ("grpc.min_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
+            ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
             ("grpc.service_config", _RETRY_SERVICE_CONFIG),
         ]
         interceptors = None

@@ -1,0 +1,129 @@
+"""The bot's life: start-up settings, session expiry, secrets in logs, shutdown on SIGTERM.
+
+Each scenario starts its own bot process (its settings differ) against this module's
+emulator, converter, fake backend and Redis; only one bot polls the emulator at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from phonicflow_emulator.client import EmulatorUser
+from phonicflow_emulator.testing import EmulatorHandle
+from phonicflow_testing.processes import ServiceProcess
+from phonicflow_testing.speech import encode, synth_wav
+
+WAIT = 15.0
+SERVICE_DOWN = "can't reach my pronunciation service"
+
+
+@pytest.fixture(scope="module")
+def voice_ogg() -> bytes:
+    return encode(synth_wav("I think three trees are there"), "ogg")
+
+
+@pytest.fixture
+def bots(rig: Any) -> Iterator[Any]:
+    yield rig
+    rig.stop_all()
+
+
+def learner(emulator: EmulatorHandle, user_id: int, lang: str = "en") -> EmulatorUser:
+    return emulator.client.user(user_id, first_name="Ana", language_code=lang)
+
+
+def wait_until(probe: Any, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.05)
+
+
+def health(bot: ServiceProcess, path: str) -> httpx.Response:
+    return httpx.get(f"{bot.health_url}{path}", timeout=10)  # type: ignore[attr-defined]
+
+
+def test_an_expired_session_is_replaced_and_the_learner_told(
+    bots: Any, emulator: EmulatorHandle, fake_backend: Any
+) -> None:
+    bots.start(SESSION_TIMEOUT_HOURS="0.0003")  # about one second
+    user = learner(emulator, 3008)
+    user.send_text("/start")
+    user.wait_for_messages(1, timeout=WAIT)
+    sessions_before = len(fake_backend.requests("/bot/session"))
+    time.sleep(1.5)
+    user.send_text("/status")
+    expired, status = user.wait_for_messages(2, timeout=WAIT)
+    assert "previous session expired" in expired["text"]
+    assert "Turns: 0" in status["text"]
+    assert len(fake_backend.requests("/bot/session")) == sessions_before + 1
+
+
+def test_the_token_never_reaches_the_logs_even_at_debug(
+    bots: Any, emulator: EmulatorHandle, voice_ogg: bytes, tmp_path: Path
+) -> None:
+    log_file = tmp_path / "bot.log"
+    bot = bots.start(LOG_LEVEL="DEBUG", BOT_LOG_FILE=str(log_file))
+    emulator.client.inject_fault("getUpdates", status=502, times=2)
+    emulator.client.inject_fault("sendMessage", drop_connection=True, times=1)
+    user = learner(emulator, 3010)
+    user.send_voice(voice_ogg, duration=2)
+    user.send_text("/help")
+    wait_until(lambda: any("/practice" in m.get("text", "") for m in user.messages()))
+    bot.stop()
+    captured = bot.logs() + log_file.read_text(encoding="utf-8")
+    assert "getUpdates" in captured, "DEBUG logging really was on"
+    token = emulator.token
+    assert token not in captured
+    assert token.split(":", 1)[1] not in captured
+    assert "bot-private-key-for-tests-0001" not in captured
+
+
+def test_sigterm_finishes_the_voice_note_in_hand_then_exits_zero(
+    bots: Any, emulator: EmulatorHandle, fake_backend: Any, voice_ogg: bytes
+) -> None:
+    bot = bots.start()
+    user = learner(emulator, 3011)
+    user.send_text("/start")
+    user.wait_for_messages(1, timeout=WAIT)
+    before = len(fake_backend.requests("/process"))
+    fake_backend.fault("/process", delay=2.0, times=1)
+    user.send_voice(voice_ogg, duration=2)
+    wait_until(lambda: len(fake_backend.requests("/process")) > before)
+    assert bot.stop(signal.SIGTERM, timeout=30) == 0
+    reply, *voices = user.wait_for_messages(3, timeout=1)
+    assert "I heard" in reply["text"] and all("voice" in v for v in voices)
+
+
+def test_a_bad_setting_stops_start_up_naming_the_variable(emulator: EmulatorHandle) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": emulator.token, "BACKEND_TIMEOUT": "soon", "PATH": "/usr/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "phonicflow_bot"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "BACKEND_TIMEOUT" in result.stderr
+    assert emulator.token not in result.stderr + result.stdout
+
+
+def test_telegram_disabled_serves_health_only(bots: Any, emulator: EmulatorHandle) -> None:
+    calls_before = len(emulator.client.calls("getUpdates"))
+    bot = bots.start(TELEGRAM_BOT_ENABLED="false", TELEGRAM_BOT_TOKEN="")
+    assert json.loads(health(bot, "/healthz").text)["status"] == "ok"
+    time.sleep(0.3)
+    assert len(emulator.client.calls("getUpdates")) == calls_before
+    assert bot.stop() == 0

@@ -1,0 +1,211 @@
+"""When things go wrong: services down, slow or refusing, Telegram's flood limits, too many
+messages — the learner is told clearly, the bot keeps running, and recovers.
+
+One bot (BACKEND_TIMEOUT=1 s, BOT_RATE_LIMIT_MPM=4) serves the module; each scenario uses its
+own learner and sends at most four messages, except the rate-limit scenario.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from phonicflow_emulator.client import EmulatorUser
+from phonicflow_emulator.testing import EmulatorHandle
+from phonicflow_testing.processes import ServiceProcess
+from phonicflow_testing.speech import encode, synth_wav
+
+WAIT = 15.0
+SERVICE_DOWN = "can't reach my pronunciation service"
+
+
+@pytest.fixture(scope="module")
+def voice_ogg() -> bytes:
+    return encode(synth_wav("I think three trees are there"), "ogg")
+
+
+@pytest.fixture(scope="module")
+def bot(rig: Any) -> Iterator[ServiceProcess]:
+    process = rig.start(BACKEND_TIMEOUT="1", BOT_RATE_LIMIT_MPM="4")
+    yield process
+    rig.stop_all()
+
+
+def metric(bot: ServiceProcess, name: str, **labels: str) -> float:
+    """One sample of the bot's /metrics (0 when absent)."""
+    for family in text_string_to_metric_families(health(bot, "/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+def learner(emulator: EmulatorHandle, user_id: int, lang: str = "en") -> EmulatorUser:
+    return emulator.client.user(user_id, first_name="Ana", language_code=lang)
+
+
+def wait_until(probe: Any, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.05)
+
+
+def health(bot: ServiceProcess, path: str) -> httpx.Response:
+    return httpx.get(f"{bot.health_url}{path}", timeout=10)  # type: ignore[attr-defined]
+
+
+def test_converter_down_then_back_up(
+    bot: ServiceProcess, emulator: EmulatorHandle, converter: Any, voice_ogg: bytes
+) -> None:
+    user = learner(emulator, 3001, lang="pt")
+    converter.stop()
+    try:
+        user.send_voice(voice_ogg, duration=2)
+        [reply] = user.wait_for_messages(1, timeout=WAIT)
+        assert "Não consigo acessar meu serviço de pronúncia" in reply["text"]
+        ready = health(bot, "/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["converter"] is False
+    finally:
+        converter.start()
+    user.send_voice(voice_ogg, duration=2)
+    reply, *voices = user.wait_for_messages(3, timeout=WAIT)
+    assert "Eu ouvi" in reply["text"] and all("voice" in v for v in voices)
+    assert health(bot, "/readyz").status_code == 200
+    assert bot.running
+
+
+def test_backend_down_then_back_up_with_its_sessions_lost(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any, voice_ogg: bytes
+) -> None:
+    user = learner(emulator, 3002)
+    user.send_text("/start")
+    user.wait_for_messages(1, timeout=WAIT)
+    fake_backend.stop()
+    try:
+        user.send_voice(voice_ogg, duration=2)
+        [reply] = user.wait_for_messages(1, timeout=WAIT)
+        assert SERVICE_DOWN in reply["text"]
+    finally:
+        fake_backend.start()
+    # The restarted backend forgot every session: the bot makes a new one and retries.
+    user.send_voice(voice_ogg, duration=2)
+    reply, *_ = user.wait_for_messages(3, timeout=WAIT)
+    assert "I heard" in reply["text"]
+    assert any(
+        r["json"].get("telegram_user_id") == 3002 for r in fake_backend.requests("/bot/session")
+    )
+
+
+def test_a_slow_backend_gets_a_timeout_message_after_retries(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+) -> None:
+    user = learner(emulator, 3003)
+    user.send_text("/start")
+    user.wait_for_messages(1, timeout=WAIT)
+    before = len(fake_backend.requests("/process"))
+    fake_backend.fault("/process", delay=2.0, times=-1)
+    user.send_text("hello there")
+    [reply] = user.wait_for_messages(1, timeout=WAIT)
+    assert "taking too long" in reply["text"]
+    assert len(fake_backend.requests("/process")) - before == 3  # first try + 2 retries
+    fake_backend.clear_faults()
+    user.send_text("hello again")
+    assert "You said: hello again" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+
+
+def test_a_5xx_is_retried_but_a_4xx_is_not(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+) -> None:
+    user = learner(emulator, 3004)
+    user.send_text("/start")
+    user.wait_for_messages(1, timeout=WAIT)
+    before = len(fake_backend.requests("/process"))
+    fake_backend.fault("/process", status=503, times=2)
+    user.send_text("first")
+    assert "You said: first" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+    user.wait_for_messages(2, timeout=WAIT)
+    assert len(fake_backend.requests("/process")) - before == 3
+
+    before = len(fake_backend.requests("/process"))
+    fake_backend.fault("/process", status=400, times=1)
+    user.send_text("second")
+    assert SERVICE_DOWN in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+    assert len(fake_backend.requests("/process")) - before == 1
+
+
+def test_when_sending_voice_fails_the_text_still_arrives(
+    bot: ServiceProcess, emulator: EmulatorHandle, voice_ogg: bytes
+) -> None:
+    user = learner(emulator, 3005)
+    emulator.client.inject_fault("sendVoice", status=500, times=2)
+    user.send_voice(voice_ogg, duration=2)
+    [reply] = user.wait_for_messages(1, timeout=WAIT)
+    assert "I heard" in reply["text"]
+    wait_until(lambda: len(emulator.client.calls("sendVoice")) >= 2)
+    time.sleep(0.3)
+    assert not [m for m in user.messages() if "voice" in m]
+    user.send_voice(voice_ogg, duration=2)
+    _, *voices = user.wait_for_messages(3, timeout=WAIT)
+    assert all("voice" in v for v in voices)
+
+
+def test_telegram_flood_limit_is_respected_and_the_message_delivered_after_retry_after(
+    bot: ServiceProcess, emulator: EmulatorHandle
+) -> None:
+    user = learner(emulator, 3006)
+    emulator.client.inject_fault("sendMessage", retry_after=2, times=1)
+    sent = time.monotonic()
+    user.send_text("/help")
+    [reply] = user.wait_for_messages(1, timeout=WAIT)
+    assert "/practice" in reply["text"]
+    assert time.monotonic() - sent >= 2.0
+    statuses = [c["status"] for c in emulator.client.calls("sendMessage")]
+    assert 429 in statuses and statuses[-1] == 200
+
+
+def test_rate_limit_answers_once_per_window_and_never_silently(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+) -> None:
+    user = learner(emulator, 3007, lang="pt")
+    for n in range(7):
+        user.send_text(f"message {n}")
+    messages = user.wait_for_messages(13, timeout=WAIT)  # 4 × (text + 2 voices) + 1 notice
+    notices = [m for m in messages if "muito rápido" in m.get("text", "")]
+    assert len(notices) == 1
+    seconds = int(notices[0]["text"].split("Espere ")[1].split(" s")[0])
+    assert 1 <= seconds <= 60
+    time.sleep(0.5)
+    assert len(user.messages()) == 13, "at most one notice per window"
+    sent = {r.get("form", {}).get("text") for r in fake_backend.requests("/process")}
+    assert {"message 0", "message 1", "message 2", "message 3"} <= sent
+    assert not {"message 4", "message 5", "message 6"} & sent
+
+
+def test_health_readiness_and_metrics(
+    bot: ServiceProcess, emulator: EmulatorHandle, voice_ogg: bytes
+) -> None:
+    assert health(bot, "/healthz").json() == {"status": "ok"}
+    ready = health(bot, "/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"converter": True, "backend": True, "redis": True}
+    voices = metric(bot, "phonicflow_bot_updates_total", type="voice")
+    processed = metric(bot, "phonicflow_bot_audio_processed_total", outcome="ok")
+    converted = metric(bot, "phonicflow_bot_stage_seconds_count", stage="convert")
+    user = learner(emulator, 3009)
+    user.send_voice(voice_ogg, duration=2)
+    user.wait_for_messages(3, timeout=WAIT)
+    assert metric(bot, "phonicflow_bot_updates_total", type="voice") == voices + 1
+    assert metric(bot, "phonicflow_bot_audio_processed_total", outcome="ok") == processed + 1
+    assert metric(bot, "phonicflow_bot_stage_seconds_count", stage="convert") == converted + 1
+    assert metric(bot, "phonicflow_bot_stage_seconds_count", stage="total") > 0
+    assert metric(bot, "phonicflow_bot_active_sessions") >= 1
+    assert metric(bot, "phonicflow_bot_backend_up") == 1.0
+    assert health(bot, "/nope").status_code == 404
