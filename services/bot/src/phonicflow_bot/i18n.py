@@ -208,7 +208,7 @@ def text(lang: str, key: str, **values: object) -> str:
     return template.format(**values) if values else template
 
 
-def keys() -> list[str]:
+def text_keys() -> list[str]:
     """Every text key (tests check that both languages have each)."""
     return list(_TEXTS)
 

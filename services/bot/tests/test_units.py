@@ -1,0 +1,203 @@
+"""The bot's parts on their own: settings, texts, formatting, the rate limiter and session
+store against real Redis (the limiter from two processes at once, as two replicas would)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import redis
+from pydantic import ValidationError
+from redis.asyncio import Redis
+
+from phonicflow_bot import i18n
+from phonicflow_bot.config import BotSettings
+from phonicflow_bot.formatting import MAX_MESSAGE_CHARS, format_feedback, format_history, truncate
+from phonicflow_bot.rate_limit import MemoryRateLimiter
+from phonicflow_bot.utils.session_manager import MemorySessionStore, RedisSessionStore, Session
+
+TOKEN = "123456789:AAF-test-token-for-settings-000000000"
+
+
+def test_settings_defaults_follow_the_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    settings = BotSettings()
+    assert settings.backend_url == "http://localhost:8000"
+    assert settings.converter_address == "localhost:50051"
+    assert settings.bot_rate_limit_mpm == 30
+    assert settings.session_timeout_hours == 24
+    assert settings.max_audio_size_bytes == 20 * 1024 * 1024
+    assert settings.bot_health_port == 8080
+    assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
+    assert TOKEN not in repr(settings)
+
+
+def test_the_token_can_come_from_a_file_and_is_required_when_polling(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    with pytest.raises(ValidationError, match="telegram_bot_token"):
+        BotSettings()
+    secret = tmp_path / "token"
+    secret.write_text(TOKEN + "\n")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN_FILE", str(secret))
+    assert BotSettings().telegram_bot_token.get_secret_value() == TOKEN
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN_FILE")
+    monkeypatch.setenv("TELEGRAM_BOT_ENABLED", "false")
+    assert BotSettings().telegram_bot_enabled is False
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("BACKEND_URL", "localhost:8000"), ("SESSION_TIMEOUT_HOURS", "0"),
+     ("BOT_RATE_LIMIT_MPM", "-1"), ("LOG_LEVEL", "LOUD"), ("BOT_HEALTH_PORT", "70000")],
+)  # fmt: skip
+def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError):
+        BotSettings()
+
+
+def test_every_text_exists_in_english_and_portuguese_with_the_same_placeholders() -> None:
+    import string
+
+    for key in i18n.text_keys():
+        variants = i18n.variants(key)
+        assert set(variants) == {"en", "pt"}, key
+        fields = [{f for _, f, _, _ in string.Formatter().parse(v) if f} for v in variants.values()]
+        assert fields[0] == fields[1], key
+        assert variants["en"] != variants["pt"] or key.startswith("btn_"), key
+    assert all(set(d) == {"en", "pt"} for d in i18n.COMMANDS.values())
+
+
+def test_portuguese_is_detected_from_any_pt_language_code() -> None:
+    assert i18n.detect_language("pt-br") == "pt"
+    assert i18n.detect_language("pt") == "pt"
+    assert i18n.detect_language("en-US") == "en"
+    assert i18n.detect_language(None) == "en"
+
+
+def test_feedback_escapes_learner_text_and_reads_at_a_glance() -> None:
+    result = {
+        "user_transcript": "<script>alert(1)</script> & 🌳",
+        "coaching_feedback": "Say <b>th</b>",
+        "coaching_feedback_portuguese": "Diga th",
+        "conversational_response": "ok",
+        "pronunciation": {
+            "overall_score": 71.6,
+            "words": [
+                {"expected": "think", "heard": "tink", "score": 30, "error": "th_to_t"},
+                {"expected": "trees", "heard": "trees", "score": 95, "error": None},
+                {"expected": "are", "heard": "", "score": 0, "error": "omitted"},
+                {"expected": "x<y", "heard": "x", "score": 20, "error": "brand_new_slug"},
+            ],
+        },
+    }
+    html = format_feedback(result, "en")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 🌳" in html
+    assert "Say &lt;b&gt;th&lt;/b&gt;" in html
+    assert "⚠️ “think” → heard “tink” (TH→T)" in html
+    assert "✅ trees" in html
+    assert "❌ “are” — not heard" in html
+    assert "“x&lt;y” → heard “x” (brand new slug)" in html
+    assert "Score:</b> 72/100" in html
+    pt = format_feedback(result, "pt")
+    assert pt.index("Diga th") < pt.index("Say &lt;b&gt;")  # learner's language first
+
+
+def test_long_messages_are_cut_on_a_line_boundary() -> None:
+    long = "\n".join(f"<b>{n}</b> " + "x" * 90 for n in range(100))
+    cut = truncate(long)
+    assert len(cut) <= MAX_MESSAGE_CHARS
+    assert cut.count("<b>") == cut.count("</b>")
+    assert cut.endswith("…")
+
+
+def test_history_shows_the_most_recent_turn_first() -> None:
+    turns = [{"user": f"turn {n}", "timestamp": "2026-01-01T10:00:00"} for n in range(12)]
+    page, pages = format_history(turns, 0, "en")
+    assert pages == 3
+    assert page.index("turn 11") < page.index("turn 7")
+    last, _ = format_history(turns, 2, "en")
+    assert "turn 0" in last and "turn 2" not in last
+
+
+async def test_memory_rate_limit_refuses_over_the_limit_and_notifies_once() -> None:
+    limiter = MemoryRateLimiter(limit=3)
+    decisions = [await limiter.hit(7) for _ in range(6)]
+    assert [d.allowed for d in decisions] == [True, True, True, False, False, False]
+    assert [d.notify for d in decisions[3:]] == [True, False, False]
+    assert 1 <= decisions[3].retry_after <= 60
+    assert (await limiter.hit(8)).allowed, "limits are per learner"
+    await limiter.reset(7)
+    assert (await limiter.hit(7)).allowed
+
+
+_HAMMER = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from redis.asyncio import Redis
+    from phonicflow_bot.rate_limit import RedisRateLimiter
+
+    async def main():
+        redis = Redis.from_url(sys.argv[1])
+        limiter = RedisRateLimiter(redis, limit=30)
+        decisions = await asyncio.gather(*(limiter.hit(42) for _ in range(25)))
+        print(json.dumps({"allowed": sum(d.allowed for d in decisions),
+                          "notified": sum(d.notify for d in decisions)}))
+        await redis.aclose()
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_redis_rate_limit_holds_across_two_replicas(redis_url: str) -> None:
+    """Two bot processes share Redis; together they let exactly the limit through.
+
+    Two pollers cannot share one Telegram token, so replicas are modelled as two processes
+    using the limiter on the same Redis at the same time.
+    """
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _HAMMER, redis_url], stdout=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    assert sum(r["allowed"] for r in results) == 30
+    assert sum(r["notified"] for r in results) == 1
+    ttl = redis.Redis.from_url(redis_url).ttl("phonicflow:ratelimit:42")
+    assert 0 < ttl <= 60
+
+
+async def test_redis_sessions_use_one_documented_key_with_string_json(redis_url: str) -> None:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    store = RedisSessionStore(client, ttl_seconds=3600)
+    session = Session(user_id=99, session_id="abc", created_at=1.0, last_activity=2.0,
+                      language="pt", practice_target={"id": "th-01", "text": "I think"})  # fmt: skip
+    await store.put(session)
+    raw = await client.get("phonicflow:session:99")
+    assert json.loads(raw)["session_id"] == "abc"
+    assert 3590 < await client.ttl("phonicflow:session:99") <= 3600
+    loaded = await store.get(99)
+    assert loaded == session
+    assert await store.count_active(since=0) == 1
+    await store.delete(99)
+    assert await store.get(99) is None
+    assert await client.zscore("phonicflow:active", "99") is None
+    await client.aclose()
+
+
+async def test_memory_sessions_behave_like_redis_ones() -> None:
+    store = MemorySessionStore()
+    session = Session(user_id=5, session_id="s", created_at=1.0, last_activity=100.0)
+    await store.put(session)
+    assert await store.get(5) == session
+    assert await store.count_active(since=50) == 1
+    assert await store.count_active(since=150) == 0
+    await store.delete(5)
+    assert await store.get(5) is None
