@@ -154,6 +154,9 @@ def create_app(settings: EmulatorSettings) -> ASGIApp:
             params = await _read_params(request)
         except BotApiError as exc:
             return _error_response(exc)
+        except Exception:  # a malformed multipart or form body
+            log.info("unreadable Bot API request body", extra={"method": name})
+            return _error_response(BotApiError(400, "Bad Request: can't parse request body"))
         record: JSON = {"method": method, "params": _summarise(params), "time": time.time()}
         store.calls.append(record)
         handler = METHODS.get(name.lower())
@@ -177,6 +180,11 @@ def create_app(settings: EmulatorSettings) -> ASGIApp:
             )
             record["status"] = exc.status
             return _error_response(exc)
+        except Exception:
+            # An emulator bug must look like a Telegram hiccup to the bot, not kill the server.
+            log.exception("Bot API method failed", extra={"method": method})
+            record["status"] = 500
+            return _error_response(BotApiError(500, "Internal Server Error"))
         record["status"] = 200
         return JSONResponse({"ok": True, "result": result})
 

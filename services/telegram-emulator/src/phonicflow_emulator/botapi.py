@@ -249,7 +249,10 @@ def _reply_to(api: BotApi, chat: Chat, params: Params) -> JSON | None:
         allow_missing = bool(reply_parameters.get("allow_sending_without_reply", allow_missing))
     if reply_id is None:
         return None
-    original = chat.messages.get(int(reply_id))
+    try:
+        original = chat.messages.get(int(reply_id))
+    except (TypeError, ValueError):
+        raise bad_request("invalid reply_to_message_id specified") from None
     if original is None:
         if allow_missing:
             return None

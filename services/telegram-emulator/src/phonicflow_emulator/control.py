@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from typing import Any
 
@@ -50,6 +51,8 @@ from phonicflow_emulator import media
 from phonicflow_emulator.botapi import BotApi, new_callback_query_id
 from phonicflow_emulator.formatting import command_entities
 from phonicflow_emulator.store import JSON, Chat, Fault
+
+log = logging.getLogger("phonicflow_emulator.control")
 
 MEDIA_KINDS = ("voice", "audio", "video_note", "document")
 # Longest a control call may wait (bot-messages, events); clients ask for less.
@@ -120,6 +123,9 @@ def _guarded(handler: Any) -> Any:
             result = await handler(request)
         except ControlError as exc:
             return _error(exc)
+        except Exception as exc:
+            log.exception("control request failed", extra={"path": request.url.path})
+            return _error(ControlError(500, f"emulator error: {exc.__class__.__name__}: {exc}"))
         return result if isinstance(result, Response) else JSONResponse(result)
 
     endpoint.__name__ = handler.__name__
