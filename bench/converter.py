@@ -41,7 +41,7 @@ from phonicflow_testing.voice_notes import speech_note
 
 LENGTHS = (3, 15, 60, 300)
 # repetitions per length at --reps 1: (rpc/decode, seed, throughput calls per client)
-BASE_REPS = {3: (40, 10, 20), 15: (20, 5, 10), 60: (10, 3, 5), 300: (4, 2, 2)}
+BASE_REPS = {3: (60, 10, 30), 15: (30, 5, 10), 60: (12, 3, 5), 300: (4, 2, 2)}
 MESSAGE_LIMIT = 64 * 1024 * 1024
 TARGETS = "RPC p50 ≤ 2× decode on 3 s, ≤ 1.3× on 60 s; ≥ 10× faster than seed on 3 s; RSS < 150 MB"
 
@@ -55,16 +55,31 @@ class Row:
     throughput: float
     audio_rate: float
     peak_rss_mb: float
+    rpc_cpu: float  # server CPU ms per ToWav, mean (psutil counts in 10 ms ticks)
+    decode_cpu: float  # this process's CPU ms per decode, mean
 
 
-def timed(fn: Callable[[], object], reps: int) -> list[float]:
-    fn()  # warm-up: imports, first connection, codec tables
-    out = []
-    for _ in range(reps):
-        started = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - started) * 1000)
-    return out
+def timed(
+    fns: list[tuple[Callable[[], object], Callable[[], float]]], reps: list[int]
+) -> tuple[list[list[float]], list[list[float]]]:
+    """(wall ms, CPU ms) per call of each ``(function, cpu_clock)``.
+
+    Calls are interleaved (a, b, c, a, b, ...) so that load from other processes on the machine
+    hits every method alike; CPU time (the server's, for the RPC) is the load-proof comparison.
+    """
+    for fn, _ in fns:
+        fn()  # warm-up: imports, first connection, codec tables
+    wall: list[list[float]] = [[] for _ in fns]
+    cpu: list[list[float]] = [[] for _ in fns]
+    for rep in range(max(reps)):
+        for index, (fn, clock) in enumerate(fns):
+            if rep < reps[index]:
+                cpu_before = clock()
+                started = time.perf_counter()
+                fn()
+                wall[index].append((time.perf_counter() - started) * 1000)
+                cpu[index].append((clock() - cpu_before) * 1000)
+    return wall, cpu
 
 
 def p(values: list[float], q: float) -> float:
@@ -169,25 +184,46 @@ def main() -> int:
                 )
                 print(f"{seconds:>4} s note ...", file=sys.stderr)
                 request = converter_pb2.ToWavRequest(audio=data)
-                rpc = timed(lambda r=request: stub.ToWav(r, timeout=120), fast)
-                decode = timed(lambda d=data: decode_only(d), fast)
-                seed = timed(lambda d=data: seed_path(d), slow)
+
+                def server_cpu() -> float:
+                    times = server.cpu_times()
+                    return float(times.user + times.system)
+
+                (rpc, decode, seed), (rpc_cpu, decode_cpu, _) = timed(
+                    [
+                        (lambda r=request: stub.ToWav(r, timeout=120), server_cpu),
+                        (lambda d=data: decode_only(d), time.process_time),
+                        (lambda d=data: seed_path(d), time.process_time),
+                    ],
+                    [fast, fast, slow],
+                )
                 rate, rss = throughput(stub, request, calls, server)
-                rows.append(Row(seconds, rpc, decode, seed, rate, rate * seconds, rss))
+                rows.append(
+                    Row(
+                        seconds, rpc, decode, seed, rate, rate * seconds, rss,
+                        statistics.fmean(rpc_cpu), statistics.fmean(decode_cpu),
+                    )
+                )  # fmt: skip
 
     print()
-    print(f"ToWav, OGG/Opus 48 kHz mono → WAV 16 kHz mono; ms; {psutil.cpu_count()} CPUs")
+    load = ", ".join(f"{value:.1f}" for value in psutil.getloadavg())
+    print(
+        f"ToWav, OGG/Opus 48 kHz mono → WAV 16 kHz mono; ms; {psutil.cpu_count()} CPUs; "
+        f"load average at the end {load}"
+    )
     print(
         "| note | RPC p50 | RPC p95 | decode lower bound | seed pydub path | RPC / decode "
-        "| seed / RPC | 2 clients: conv/s (audio s/s) | server peak RSS |"
+        "| seed / RPC | 2 clients: conv/s (audio s/s) | server peak RSS "
+        "| CPU ms: server per RPC / decode |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         rpc50, dec50, seed50 = (statistics.median(v) for v in (row.rpc, row.decode, row.seed))
         print(
             f"| {row.seconds} s | {rpc50:.1f} | {p(row.rpc, 0.95):.1f} | {dec50:.1f} | "
             f"{seed50:.1f} | {rpc50 / dec50:.2f}× | {seed50 / rpc50:.1f}× | "
-            f"{row.throughput:.1f} ({row.audio_rate:.0f}) | {row.peak_rss_mb:.0f} MB |"
+            f"{row.throughput:.1f} ({row.audio_rate:.0f}) | {row.peak_rss_mb:.0f} MB | "
+            f"{row.rpc_cpu:.1f} / {row.decode_cpu:.1f} |"
         )
     print()
     print(f"targets: {TARGETS}")

@@ -12,7 +12,7 @@ Usage::
     voice = to_voice(result.wav, limits=...)   # OGG/Opus 48 kHz mono, for sendVoice
 
 Decoding uses PyAV (libavformat/libavcodec in-process) and its resampler. ToWav streams the PCM
-into a stdlib ``wave`` writer (one copy of the audio in memory); ToVoice wraps it in a pydub
+into the WAV file as it decodes (one copy of the audio in memory); ToVoice wraps it in a pydub
 ``AudioSegment`` and encodes that with libopus through PyAV. Nothing here spawns ffmpeg: starting
 a process costs more than decoding a short voice note (see docs/benchmarks.md).
 
@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import io
 import math
+import struct
 import time
 import warnings
-import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +79,8 @@ DEFAULT_CHANNELS = 1
 MIN_RATE, MAX_RATE = 8000, 48000
 ALLOWED_CHANNELS = (1, 2)
 SAMPLE_WIDTH = 2  # PCM16
+WAV_HEADER_BYTES = 44
+WAVE_FORMAT_PCM = 1
 
 VOICE_RATE = 48000  # Opus always runs at 48 kHz; Telegram voice notes are 48 kHz mono
 VOICE_CHANNELS = 1
@@ -96,7 +98,8 @@ DURATION_SLACK_SECONDS = 1.0
 # libavformat/libavcodec name for each AudioFormat hint (proto enum value → demuxer name).
 HINT_DEMUXERS: dict[int, str] = {1: "ogg", 2: "mp3", 3: "mp4", 4: "wav", 5: "flac", 6: "webm"}
 
-_OPUS_RATE = 48000
+STOP_CHECK_PACKETS = 16
+"""How often (in packets, 20-60 ms of audio each) a conversion asks whether to give up."""
 
 
 class ConversionError(Exception):
@@ -272,8 +275,8 @@ def _decode_frames(
     skipped = 0  # samples the decoder itself dropped before its first output
     started = False
     try:
-        for packet in container.demux(stream):
-            if should_stop():
+        for count, packet in enumerate(container.demux(stream)):
+            if count % STOP_CHECK_PACKETS == 0 and should_stop():
                 raise Stopped("conversion abandoned: the caller's deadline passed")
             frames = _safe_decode(packet, errors)
             if pending_preskip and not started:
@@ -364,10 +367,10 @@ def _decode(
                 out_samples += out.samples
 
         for frame in _decode_frames(container, stream, should_stop, errors):
+            if in_samples == 0:  # the decoder's word beats the container's header
+                in_rate = frame.sample_rate or in_rate
+                in_channels = len(frame.layout.channels) or in_channels
             in_samples += frame.samples
-            if frame.sample_rate:
-                in_rate = frame.sample_rate
-            in_channels = len(frame.layout.channels) or in_channels
             take(resampler.resample(frame))
             if out_samples > max_out:
                 raise TooLong(
@@ -400,6 +403,19 @@ def _decode(
         )
     finally:
         container.close()
+
+
+def wav_header(frames: int, rate: int, channels: int) -> bytes:
+    """The canonical 44-byte RIFF/WAVE header for ``frames`` frames of PCM16 (what wave writes)."""
+    block_align = channels * SAMPLE_WIDTH
+    data_bytes = frames * block_align
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF", WAV_HEADER_BYTES - 8 + data_bytes, b"WAVE",
+        b"fmt ", 16, WAVE_FORMAT_PCM, channels, rate, rate * block_align, block_align,
+        8 * SAMPLE_WIDTH,
+        b"data", data_bytes,
+    )  # fmt: skip
 
 
 def _check_truncation(
@@ -450,21 +466,20 @@ def to_wav(
     out = io.BytesIO()
     # PCM streams straight into the WAV file: one copy of the audio instead of the three that
     # collecting it, wrapping it in a pydub AudioSegment and exporting that would hold at once
-    # (300 s at 48 kHz stereo is 58 MB a copy). wave patches the header sizes on close.
-    with wave.open(out, "wb") as writer:
-        writer.setnchannels(channels)
-        writer.setsampwidth(SAMPLE_WIDTH)
-        writer.setframerate(rate)
-        decoded = _decode(
-            data,
-            rate=rate,
-            channels=channels,
-            limits=limits or Limits(),
-            format_hint=format_hint,
-            should_stop=should_stop,
-            write=writer.writeframesraw,
-        )
+    # (300 s at 48 kHz stereo is 58 MB a copy). The header is written once the size is known.
+    out.write(bytes(WAV_HEADER_BYTES))
+    decoded = _decode(
+        data,
+        rate=rate,
+        channels=channels,
+        limits=limits or Limits(),
+        format_hint=format_hint,
+        should_stop=should_stop,
+        write=out.write,
+    )
     partial = _check_truncation(decoded, expected_duration_seconds, allow_partial)
+    out.seek(0)
+    out.write(wav_header(decoded.samples, rate, channels))
     wav = out.getvalue()  # shares BytesIO's buffer rather than copying it
     return WavResult(
         wav=wav,

@@ -79,9 +79,11 @@ class AudioConverterServicer(converter_pb2_grpc.AudioConverterServiceServicer):
     async def ToWav(
         self, request: converter_pb2.ToWavRequest, context: grpc.aio.ServicerContext
     ) -> converter_pb2.ToWavResponse:
+        audio = request.audio  # each access to a bytes field copies it out of the message
+
         def work(should_stop: Callable[[], bool]) -> codec.WavResult:
             return codec.to_wav(
-                request.audio,
+                audio,
                 rate=request.sample_rate_hz,
                 channels=request.channels,
                 limits=self.limits,
@@ -91,7 +93,7 @@ class AudioConverterServicer(converter_pb2_grpc.AudioConverterServiceServicer):
                 should_stop=should_stop,
             )
 
-        result = await self._convert("to_wav", request.audio, work, context)
+        result = await self._convert("to_wav", audio, work, context)
         return converter_pb2.ToWavResponse(
             wav=result.wav,
             output=_info(result.output),
@@ -102,16 +104,18 @@ class AudioConverterServicer(converter_pb2_grpc.AudioConverterServiceServicer):
     async def ToVoice(
         self, request: converter_pb2.ToVoiceRequest, context: grpc.aio.ServicerContext
     ) -> converter_pb2.ToVoiceResponse:
+        audio = request.audio
+
         def work(should_stop: Callable[[], bool]) -> codec.VoiceResult:
             return codec.to_voice(
-                request.audio,
+                audio,
                 bitrate=request.bitrate_bps,
                 limits=self.limits,
                 format_hint=request.format_hint,
                 should_stop=should_stop,
             )
 
-        result = await self._convert("to_voice", request.audio, work, context)
+        result = await self._convert("to_voice", audio, work, context)
         return converter_pb2.ToVoiceResponse(
             ogg_opus=result.ogg_opus, output=_info(result.output), input=_info(result.input)
         )
