@@ -20,6 +20,7 @@ import pytest
 
 from phonicflow_emulator.client import EmulatorUser
 from phonicflow_emulator.testing import EmulatorHandle
+from phonicflow_testing.otlp import OtlpReceiver
 from phonicflow_testing.processes import ServiceProcess
 from phonicflow_testing.speech import encode, synth_wav
 
@@ -127,3 +128,34 @@ def test_telegram_disabled_serves_health_only(bots: Any, emulator: EmulatorHandl
     time.sleep(0.3)
     assert len(emulator.client.calls("getUpdates")) == calls_before
     assert bot.stop() == 0
+
+
+def test_one_trace_per_update_spans_download_convert_backend_and_sends(
+    bots: Any, emulator: EmulatorHandle, fake_backend: Any, voice_ogg: bytes
+) -> None:
+    with OtlpReceiver() as receiver:
+        bots.start(**receiver.exporter_env())
+        user = learner(emulator, 3012)
+        user.send_voice(voice_ogg, duration=2)
+        user.wait_for_messages(3, timeout=WAIT)
+        spans = receiver.wait_for(
+            lambda found: any(s.name == "telegram.update" and
+                              s.attributes.get("telegram.user_id") == 3012 for s in found)
+        )  # fmt: skip
+        root = next(s for s in spans if s.name == "telegram.update"
+                    and s.attributes.get("telegram.user_id") == 3012 and
+                    s.attributes.get("telegram.update.kind") == "voice")  # fmt: skip
+        in_trace = [s for s in spans if s.trace_id == root.trace_id]
+        names = {s.name for s in in_trace}
+        assert {
+            "bot.download",
+            "bot.convert",
+            "bot.backend",
+            "bot.send",
+            "bot.reply_audio",
+        } <= names
+        assert any("AudioConverterService/ToWav" in s.name for s in in_trace), names
+        assert all(s.service == "phonicflow-bot" for s in in_trace)
+        process = [r for r in fake_backend.requests("/process") if r["traceparent"]][-1]
+        assert process["traceparent"].split("-")[1] == root.trace_id
+        assert not any(emulator.token in str(s.attributes) for s in spans)
