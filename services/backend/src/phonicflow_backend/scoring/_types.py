@@ -72,9 +72,17 @@ DEFAULT_MISPRONOUNCED_BELOW = 35.0
 DEFAULT_CANONICAL_WEIGHT = 1.0
 #: a word whose states fall this many nats per frame below the best senone scores 50
 DEFAULT_MIDPOINT_NATS = 4.5
-#: a phone aligned worse than this (nats per frame) is evidence the learner changed it
-DEFAULT_WEAK_PHONE_NATS = -5.0
-#: a word the decode skipped is "omitted" only if its forced alignment scores below this
+#: a canonical phone aligned to this many frames or fewer had no room in the audio (an HMM
+#: phone takes at least 3 frames, 30 ms)
+DEFAULT_SQUEEZED_FRAMES = 4
+#: the free phone loop must hear the variant's phone over this share of the original's frames
+DEFAULT_LOOP_HEARD_FRACTION = 0.5
+#: ... and the original phone over at most this share
+DEFAULT_LOOP_ABSENT_FRACTION = 0.05
+#: a word is "omitted" when its forced alignment squeezed it to at most this many frames per
+#: phone (the HMM minimum is 3) ...
+DEFAULT_OMITTED_FRAMES_PER_PHONE = 5.0
+#: ... and it scored below this
 DEFAULT_OMITTED_BELOW = 40.0
 #: the width of the logistic around the midpoint, nats per frame
 DEFAULT_SLOPE_NATS = 1.0
@@ -105,7 +113,10 @@ class ScorerConfig:
     canonical_weight: float = DEFAULT_CANONICAL_WEIGHT
     midpoint_nats: float = DEFAULT_MIDPOINT_NATS
     slope_nats: float = DEFAULT_SLOPE_NATS
-    weak_phone_nats: float = DEFAULT_WEAK_PHONE_NATS
+    squeezed_frames: int = DEFAULT_SQUEEZED_FRAMES
+    loop_heard_fraction: float = DEFAULT_LOOP_HEARD_FRACTION
+    loop_absent_fraction: float = DEFAULT_LOOP_ABSENT_FRACTION
+    omitted_frames_per_phone: float = DEFAULT_OMITTED_FRAMES_PER_PHONE
     omitted_below: float = DEFAULT_OMITTED_BELOW
     flagged_score_cap: float = DEFAULT_FLAGGED_SCORE_CAP
     #: error slugs to leave out of the variant grammar (e.g. to switch a noisy rule off)

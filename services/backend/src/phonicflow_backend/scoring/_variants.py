@@ -35,6 +35,8 @@ class Variant:
     phones: Phones
     slug: str
     heard: str
+    #: the dictionary pronunciation the rule rewrote
+    base: Phones
 
 
 Rule = Callable[[str, Phones], Iterator[tuple[Phones, str]]]
@@ -161,5 +163,5 @@ def variants(
                 if phones in own or phones in seen or not phones:
                     continue
                 seen.add(phones)
-                out.append(Variant(phones, slug, heard))
+                out.append(Variant(phones, slug, heard, base))
     return out
