@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from phonicflow_emulator.testing import EmulatorHandle
@@ -183,3 +183,16 @@ async def test_ptb_rejects_a_wrong_token(emulator: EmulatorHandle) -> None:
     app = build_app(emulator, token="123456789:not-the-emulator-token")
     with pytest.raises(InvalidToken):
         await app.initialize()
+
+
+async def test_ptb_gets_forbidden_when_the_learner_blocked_the_bot(
+    emulator: EmulatorHandle,
+) -> None:
+    carla = await asyncio.to_thread(emulator.client.user, 1003, "Carla")
+    await asyncio.to_thread(carla.block)
+    async with build_app(emulator) as app:
+        with pytest.raises(Forbidden, match="blocked by the user"):
+            await app.bot.send_message(1003, "are you there?")
+        await asyncio.to_thread(carla.unblock)
+        await app.bot.send_message(1003, "welcome back")
+    assert [m["text"] for m in await asyncio.to_thread(carla.messages)] == ["welcome back"]

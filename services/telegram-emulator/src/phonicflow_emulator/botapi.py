@@ -168,6 +168,8 @@ def _chat(api: BotApi, params: Params) -> Chat:
     chat = api.store.chat(chat_id)
     if chat is None:
         raise bad_request("chat not found")
+    if chat.blocked:
+        raise BotApiError(403, "Forbidden: bot was blocked by the user")
     return chat
 
 

@@ -322,6 +322,13 @@ class EmulatorUser:
         body = {"message_id": message_id, "data": data}
         return dict(self.client._do(_Call("POST", f"/_emu/users/{self.id}/press", json=body)))
 
+    def block(self, blocked: bool = True) -> None:
+        """The user blocks the bot: its sends to them fail with 403 Forbidden until unblocked."""
+        self.client._do(_Call("POST", f"/_emu/users/{self.id}/block", json={"blocked": blocked}))
+
+    def unblock(self) -> None:
+        self.block(False)
+
     def wait_for_messages(
         self, count: int = 1, timeout: float = DEFAULT_WAIT_SECONDS
     ) -> list[JSON]:
@@ -514,6 +521,14 @@ class AsyncEmulatorUser:
     async def press_button(self, message_id: int, data: str) -> JSON:
         body = {"message_id": message_id, "data": data}
         return dict(await self.client._do(_Call("POST", f"/_emu/users/{self.id}/press", json=body)))
+
+    async def block(self, blocked: bool = True) -> None:
+        await self.client._do(
+            _Call("POST", f"/_emu/users/{self.id}/block", json={"blocked": blocked})
+        )
+
+    async def unblock(self) -> None:
+        await self.block(False)
 
     async def wait_for_messages(
         self,

@@ -16,6 +16,8 @@
                                                        recordings → OGG/Opus); answers the Message
 ``POST /_emu/users/{id}/press``                        JSON {message_id, data}: press an inline
                                                        button; answers the CallbackQuery
+``POST /_emu/users/{id}/block``                        JSON {blocked}: the user blocks (or
+                                                       unblocks) the bot; sends to them get 403
 ``GET  /_emu/users/{id}/messages?sender=bot|user|all`` messages of the chat (current state)
 ``GET  /_emu/users/{id}/bot-messages?after=&count=&timeout=``
                                                        wait for ``count`` bot messages newer than
@@ -285,6 +287,13 @@ async def press_button(request: Request) -> JSON:
     return query
 
 
+async def block(request: Request) -> JSON:
+    chat = _chat(request)
+    body = await _json_body(request)
+    chat.blocked = bool(body.get("blocked", True))
+    return {"id": chat.user["id"], "blocked": chat.blocked}
+
+
 def _chat_instance(chat_id: int) -> str:
     """Stable per chat, opaque, like Telegram's (a signed 64-bit number as a string)."""
     digest = hashlib.sha256(f"chat_instance:{chat_id}".encode()).digest()
@@ -416,6 +425,7 @@ def routes() -> list[BaseRoute]:
         ("/users/{user_id}/text", send_text, ["POST"]),
         ("/users/{user_id}/media", send_media, ["POST"]),
         ("/users/{user_id}/press", press_button, ["POST"]),
+        ("/users/{user_id}/block", block, ["POST"]),
         ("/users/{user_id}/messages", chat_messages, ["GET"]),
         ("/users/{user_id}/bot-messages", wait_bot_messages, ["GET"]),
         ("/users/{user_id}/chat-actions", chat_actions, ["GET"]),

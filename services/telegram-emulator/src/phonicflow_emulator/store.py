@@ -98,6 +98,8 @@ class Chat:
     messages: dict[int, JSON] = field(default_factory=dict)
     # (event seq, message_id, sender) for every message in order; sender is "user" or "bot"
     timeline: list[tuple[int, int, str]] = field(default_factory=list)
+    # A user who blocked the bot: sends to them fail with 403, as in Telegram.
+    blocked: bool = False
     chat_actions: list[JSON] = field(default_factory=list)
     callback_answers: list[JSON] = field(default_factory=list)
     # Flood control: timestamps of recent bot messages
