@@ -98,6 +98,8 @@ DURATION_SLACK_SECONDS = 1.0
 # libavformat/libavcodec name for each AudioFormat hint (proto enum value → demuxer name).
 HINT_DEMUXERS: dict[int, str] = {1: "ogg", 2: "mp3", 3: "mp4", 4: "wav", 5: "flac", 6: "webm"}
 
+RESAMPLE_BATCH_SECONDS = 1.0
+"""Decoded audio gathered per resampler call (see _decode); ~200 KB of float samples at 48 kHz."""
 STOP_CHECK_PACKETS = 16
 """How often (in packets, 20-60 ms of audio each) a conversion asks whether to give up."""
 
@@ -366,12 +368,30 @@ def _decode(
                 write(memoryview(out.planes[0])[: out.samples * frame_bytes])
                 out_samples += out.samples
 
+        # Decoders hand out 20-60 ms frames; pushing each through the resampler's filter graph
+        # costs more than the resampling itself, so frames are gathered into ~1 s batches.
+        fifo: Any = None
+        fifo_key: tuple[str, str, int] | None = None
+        batch = 0
+
+        def drain() -> None:
+            if fifo is not None and fifo.samples:
+                take(resampler.resample(fifo.read()))
+
         for frame in _decode_frames(container, stream, should_stop, errors):
             if in_samples == 0:  # the decoder's word beats the container's header
                 in_rate = frame.sample_rate or in_rate
                 in_channels = len(frame.layout.channels) or in_channels
             in_samples += frame.samples
-            take(resampler.resample(frame))
+            key = (frame.format.name, frame.layout.name, frame.sample_rate)
+            if key != fifo_key:  # a stream may change rate or layout midway (MP3 can)
+                drain()
+                fifo, fifo_key = av.AudioFifo(), key
+                batch = max(1, int(frame.sample_rate * RESAMPLE_BATCH_SECONDS))
+            frame.pts = None  # the FIFO would insist on gapless timestamps; order is enough
+            fifo.write(frame)
+            if fifo.samples >= batch:
+                take(resampler.resample(fifo.read()))
             if out_samples > max_out:
                 raise TooLong(
                     f"audio is longer than the limit of {max_seconds:g} s "
@@ -386,6 +406,7 @@ def _decode(
             raise EmptyAudio(
                 f"the {container.format.name!r} file holds an audio stream with no samples"
             )
+        drain()
         take(resampler.resample(None))
         input_info = AudioInfo(
             duration_seconds=in_samples / in_rate if in_rate else out_samples / rate,
