@@ -208,7 +208,11 @@ async def build_services(settings: BotSettings) -> BotServices:
         timeout=settings.backend_timeout,
         bot_key=settings.bot_private_key.get_secret_value(),
     )
-    converter = ConverterClient(settings.converter_address, timeout=settings.converter_timeout)
+    converter = ConverterClient(
+        settings.converter_address,
+        timeout=settings.converter_timeout,
+        max_in_flight=settings.converter_max_in_flight,
+    )
     store: SessionStore
     limiter: RateLimiter | None = None
     if settings.redis_url:

@@ -52,6 +52,9 @@ class BotSettings(ServiceSettings):
 
     converter_address: str = "localhost:50051"
     converter_timeout: float = Field(default=30.0, gt=0, description="gRPC deadline in seconds.")
+    converter_max_in_flight: int = Field(
+        default=8, gt=0, description="Conversions one bot keeps open at once."
+    )
 
     bot_polling_interval: float = Field(
         default=1.0, ge=0, description="Seconds between getUpdates calls."

@@ -16,15 +16,20 @@ Errors::
                                the learner should try again later
 
 UNAVAILABLE is retried by gRPC itself (service-config retryPolicy) within the call deadline,
-so a converter pod restarting does not fail the learner's message. OpenTelemetry's aio client
+so a converter pod restarting does not fail the learner's message. The converter refuses work
+at once when it is busy (RESOURCE_EXHAUSTED "retry later"): the client keeps at most
+``max_in_flight`` calls open and retries a refusal with jittered backoff until the deadline. OpenTelemetry's aio client
 interceptors put the trace context into the call metadata.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import random
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -38,6 +43,13 @@ MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 #: Speech recognisers want 16 kHz mono.
 WAV_SAMPLE_RATE = 16000
 WAV_CHANNELS = 1
+#: Conversions one bot keeps open at once; more wait in the bot instead of being refused.
+DEFAULT_MAX_IN_FLIGHT = 8
+#: Backoff after a "busy" refusal: first pause and ceiling, seconds.
+OVERLOAD_BACKOFF_INITIAL = 0.02
+OVERLOAD_BACKOFF_MAX = 0.5
+#: Smallest deadline given to a last attempt, seconds.
+MIN_CALL_SECONDS = 0.001
 #: Reconnect backoff towards a converter that went away: first try, and ceiling.
 RECONNECT_BACKOFF_MS = 100
 MAX_RECONNECT_BACKOFF_MS = 1000
@@ -86,6 +98,12 @@ class ConverterUnavailable(ConverterError):
     """The converter is down, overloaded or too slow: try again later."""
 
 
+def _overloaded(exc: grpc.aio.AioRpcError) -> bool:
+    # "busy, retry later" as opposed to "over the limit of N MB/s", which will never succeed.
+    details = (exc.details() or "").lower()
+    return exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "limit" not in details
+
+
 def _classify(exc: grpc.aio.AioRpcError) -> ConverterError:
     code = exc.code()
     details = exc.details() or ""
@@ -100,9 +118,17 @@ def _classify(exc: grpc.aio.AioRpcError) -> ConverterError:
 class ConverterClient:
     """A grpc.aio channel to CONVERTER_ADDRESS with deadlines, retries and tracing."""
 
-    def __init__(self, address: str, *, timeout: float, instrument: bool = True) -> None:
+    def __init__(
+        self,
+        address: str,
+        *,
+        timeout: float,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        instrument: bool = True,
+    ) -> None:
         self.address = address
         self.timeout = timeout
+        self._slots = asyncio.Semaphore(max_in_flight)
         options = [
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -133,20 +159,31 @@ class ConverterClient:
             channels=WAV_CHANNELS,
             expected_duration_seconds=expected_duration,
         )
-        try:
-            response = await self._stub.ToWav(request, timeout=self.timeout, wait_for_ready=False)
-        except grpc.aio.AioRpcError as exc:
-            raise _classify(exc) from None
+        response = await self._call(self._stub.ToWav, request)
         return bytes(response.wav)
 
     async def to_voice(self, audio: bytes) -> VoiceNote:
         """Encode audio (WAV from the backend) as an OGG/Opus voice note."""
         request = converter_pb2.ToVoiceRequest(audio=audio)
-        try:
-            response = await self._stub.ToVoice(request, timeout=self.timeout)
-        except grpc.aio.AioRpcError as exc:
-            raise _classify(exc) from None
+        response = await self._call(self._stub.ToVoice, request)
         return VoiceNote(bytes(response.ogg_opus), response.output.duration_seconds)
+
+    async def _call(self, method: Any, request: Any) -> Any:
+        """One RPC within ``timeout`` overall, waiting out "busy" refusals."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        backoff = OVERLOAD_BACKOFF_INITIAL
+        async with self._slots:
+            while True:
+                remaining = deadline - loop.time()
+                try:
+                    return await method(request, timeout=max(remaining, MIN_CALL_SECONDS))
+                except grpc.aio.AioRpcError as exc:
+                    pause = backoff * (0.5 + random.random())  # noqa: S311 - jitter, not crypto
+                    if not _overloaded(exc) or deadline - loop.time() <= pause:
+                        raise _classify(exc) from None
+                    await asyncio.sleep(pause)
+                    backoff = min(backoff * 2, OVERLOAD_BACKOFF_MAX)
 
     async def health_check(self) -> bool:
         """True when the converter's grpc.health.v1 service says SERVING."""
