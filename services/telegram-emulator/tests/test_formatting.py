@@ -41,6 +41,8 @@ def test_html_spoilers_blockquotes_and_case_insensitive_mode() -> None:
         ("text</b>", "Unexpected end tag at byte offset 4"),
         ("é <foo>x</foo>", 'Unsupported start tag "foo" at byte offset 3'),
         ("a <b", "Unclosed start tag at byte offset 2"),
+        ("mail <kahn@inbox.ru> now", 'Unsupported start tag "kahn@inbox.ru" at byte offset 5'),
+        ("Price < $100 >", 'Unsupported start tag "" at byte offset 6'),
         ('<span class="x">a</span>', 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
     ],
 )

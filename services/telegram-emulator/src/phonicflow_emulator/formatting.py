@@ -38,7 +38,8 @@ _HTML_SIMPLE_TAGS = {
     "pre": "pre",
     "blockquote": "blockquote",
 }
-_HTML_TAG_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9-]*")
+# TDLib reads a tag name up to whitespace or ">", so "<kahn@inbox.ru>" names the tag "kahn@inbox.ru".
+_HTML_TAG_NAME = re.compile(r"[^\s>]*")
 _HTML_ATTRIBUTE = re.compile(r"\s*([a-zA-Z-]+)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+))?")
 _COMMAND = re.compile(r"(?<![\w/])/[a-zA-Z0-9_]{1,32}(?:@[a-zA-Z0-9_]{3,32})?(?![\w/])")
 
@@ -156,14 +157,13 @@ def _parse_html(source: str) -> tuple[str, list[Entity]]:
             continue
         match = _HTML_TAG_NAME.match(source, i + 1)
         name = match.group().lower() if match else ""
-        if not match or (name not in _HTML_SIMPLE_TAGS and name not in ("a", "span", "tg-emoji")):
+        if name not in _HTML_SIMPLE_TAGS and name not in ("a", "span", "tg-emoji"):
             raise EntityParseError(
-                f'Unsupported start tag "{name or source[i + 1 : close]}" at byte offset '
-                f"{_byte_offset(source, begin)}"
+                f'Unsupported start tag "{name}" at byte offset {_byte_offset(source, begin)}'
             )
         attributes = dict(
             (attr.group(1).lower(), (attr.group(2) or "").strip("\"'"))
-            for attr in _HTML_ATTRIBUTE.finditer(source, match.end(), close)
+            for attr in _HTML_ATTRIBUTE.finditer(source, (match.end() if match else i + 1), close)
         )
         kind: str | None
         extra: dict[str, Any] = {}
