@@ -182,6 +182,17 @@ def test_a_file_over_the_size_limit_is_refused_with_the_limit_named(limited, enc
     _still_works(limited.stub, encoded["ogg"])
 
 
+def test_a_message_beyond_even_the_grpc_limit_is_refused_by_grpc_and_the_server_lives_on(
+    limited, encoded
+):
+    # the server's receive limit is the input limit plus 1 MB of room for the other fields
+    huge = bytes(int((LIMITED_MB + 1.5) * 2**20))
+    with pytest.raises(grpc.RpcError) as info:
+        limited.stub.ToWav(converter_pb2.ToWavRequest(audio=huge), timeout=30)
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    _still_works(limited.stub, encoded["ogg"])
+
+
 def test_a_note_over_the_duration_limit_is_refused_before_decoding(limited, encoded):
     long_note = speech_note(LIMITED_SECONDS + 10, "ogg")
     _expect_error(

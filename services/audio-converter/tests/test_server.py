@@ -119,12 +119,18 @@ def test_sigterm_drains_the_in_flight_conversion_then_exits_cleanly(
     assert "converter stopped" in draining.process.logs()
 
 
-def test_each_conversion_is_one_span_with_the_inputs_facts_and_health_checks_are_not_traced(
+def test_each_conversion_is_a_span_in_the_callers_trace_and_health_checks_are_not_traced(
     start_converter, encoded
 ):
     traced = start_converter(OTEL_TRACES_EXPORTER="console")
     traced.health_status()
-    traced.stub.ToWav(converter_pb2.ToWavRequest(audio=encoded["ogg"]), timeout=30)
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"  # as the bot's span would send it
+    traceparent = f"00-{trace_id}-00f067aa0ba902b7-01"
+    traced.stub.ToWav(
+        converter_pb2.ToWavRequest(audio=encoded["ogg"]),
+        timeout=30,
+        metadata=[("traceparent", traceparent)],
+    )
     time.sleep(0.3)  # the console exporter writes synchronously; give the pipe a moment
     logs = traced.process.logs()
     spans = [
@@ -137,6 +143,7 @@ def test_each_conversion_is_one_span_with_the_inputs_facts_and_health_checks_are
     assert any("ToWav" in name for name in names)  # the server interceptor's RPC span
     assert not any("Health" in name for name in names)
     (convert,) = [span for span in spans if span["name"] == "convert.to_wav"]
+    assert convert["context"]["trace_id"] == f"0x{trace_id}"  # joined to the caller's trace
     attrs = convert["attributes"]
     assert attrs["audio.input.codec"] == "opus"
     assert attrs["audio.input.container"] == "ogg"
