@@ -23,6 +23,7 @@ import queue
 import statistics
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,12 +146,21 @@ def _said(target: _Target, chosen: _Segment | None) -> Phones:
     return target.pronunciations[0]
 
 
+# The free phone loop is poor at voicing (on short notes it often labels a D as T): when it
+# confirms or rules out a consonant, it counts the voiced/voiceless partner as the same sound.
+_VOICING_PAIRS = [("T", "D"), ("S", "Z"), ("F", "V"), ("TH", "DH"), ("CH", "JH"), ("P", "B")]
+_SAME_SOUND: dict[str, frozenset[str]] = {}
+for _a, _b in _VOICING_PAIRS:
+    _SAME_SOUND[_a] = _SAME_SOUND[_b] = frozenset({_a, _b})
+
+
 def _heard(loop: list[tuple[str, int, int]], phone: _Phone, name: str) -> float:
-    """The fraction of ``phone``'s frames the phone loop labelled ``name``."""
+    """The fraction of ``phone``'s frames the phone loop labelled ``name`` (or its partner)."""
+    names = _SAME_SOUND.get(name, frozenset({name}))
     first, last = phone.start, phone.start + phone.frames - 1
     frames = 0
     for label, start, end in loop:
-        if label == name:
+        if label in names:
             frames += max(0, min(end, last) - max(start, first) + 1)
     return frames / max(1, phone.frames)
 
@@ -199,6 +209,9 @@ class SphinxScorer:
         }
         for kind in ("grammar", "align", "loop"):
             self._pools[kind].put(self._new_decoder(kind))
+        self._executor = ThreadPoolExecutor(
+            max_workers=config.loop_threads, thread_name_prefix="phone-loop"
+        )
 
     def _new_decoder(self, kind: str) -> Decoder:
         beams = _BEAMS[kind]
@@ -269,6 +282,9 @@ class SphinxScorer:
         self._check_audio(pcm16, sample_rate)
         targets = self._targets(expected_text)
         scoreable = [t for t in targets if t.pronunciations]
+        # the phone loop needs nothing from the other passes: run it beside them (pocketsphinx
+        # releases the GIL while decoding)
+        loop_future = self._executor.submit(self._loop, pcm16)
         with self._pooled("grammar") as decoder:
             chosen = self._variant_decode(decoder, pcm16, scoreable, self._grammar(scoreable))
         said = [
@@ -280,10 +296,10 @@ class SphinxScorer:
             # the beam often prunes the right path away on odd audio: retry wide once
             with self._pooled("wide") as decoder:
                 phones = self._align(decoder, pcm16, said)
+        loop = loop_future.result()
         if phones is None:
             # no alignment even with wide beams: say so, do not guess errors
             return self._fallback(targets)
-        loop = self._loop(pcm16)
         results: list[WordResult] = []
         it_chosen = iter(chosen or [None] * len(scoreable))
         it_phones = iter(phones)

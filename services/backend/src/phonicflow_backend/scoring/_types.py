@@ -88,6 +88,8 @@ DEFAULT_OMITTED_BELOW = 40.0
 DEFAULT_SLOPE_NATS = 1.0
 #: a word flagged with an error scores at most this
 DEFAULT_FLAGGED_SCORE_CAP = 50.0
+#: threads running the free phone loop beside the other passes (one per concurrent assess)
+DEFAULT_LOOP_THREADS = 2
 #: how long espeak-ng may take to spell an unknown word, seconds
 DEFAULT_ESPEAK_TIMEOUT = 5.0
 
@@ -108,6 +110,7 @@ class ScorerConfig:
     min_seconds: float = DEFAULT_MIN_SECONDS
     max_seconds: float = DEFAULT_MAX_SECONDS
     max_words: int = DEFAULT_MAX_WORDS
+    loop_threads: int = DEFAULT_LOOP_THREADS
     silence_rms: float = DEFAULT_SILENCE_RMS
     mispronounced_below: float = DEFAULT_MISPRONOUNCED_BELOW
     canonical_weight: float = DEFAULT_CANONICAL_WEIGHT
