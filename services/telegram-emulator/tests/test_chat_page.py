@@ -147,3 +147,29 @@ def test_a_new_learner_can_be_added_from_the_page(emulator: EmulatorHandle, page
     assert update["message"]["from"]["first_name"] == "Diego"
     assert update["message"]["chat"]["id"] == 3003
     assert "entities" not in update["message"]
+
+
+def test_the_command_menu_offers_the_bots_commands_in_the_learners_language(
+    emulator: EmulatorHandle, page: Page
+) -> None:
+    english = [
+        {"command": "start", "description": "Start"},
+        {"command": "practice", "description": "Practice"},
+    ]
+    portuguese = [
+        {"command": "start", "description": "Começar"},
+        {"command": "practice", "description": "Praticar"},
+    ]
+    bot_call(emulator, "setMyCommands", commands=english)
+    bot_call(emulator, "setMyCommands", commands=portuguese, language_code="pt")
+    emulator.client.user(2002, first_name="Joana", language_code="pt-br")
+    page.goto(emulator.url)
+    expect(page.locator("[data-testid=user].active")).to_contain_text("Joana")
+    page.get_by_test_id("menu").click()
+    menu = page.get_by_test_id("command-menu")
+    expect(menu).to_contain_text("Praticar")
+    menu.get_by_text("/practice").click()
+    expect(menu).to_be_hidden()
+    update = next_update(emulator, None)
+    assert update["message"]["text"] == "/practice"
+    assert update["message"]["entities"][0]["type"] == "bot_command"

@@ -2,7 +2,8 @@
 
 =====================================================  ===========================================
 ``GET  /_emu/health``                                  ``{"ok": true}`` once serving
-``GET  /_emu/bot``                                     the bot's User object and switches
+``GET  /_emu/bot``                                     the bot's User object, switches and the
+                                                       command lists set with setMyCommands
 ``GET  /_emu/users`` / ``POST /_emu/users``            list / create-or-update a user (JSON:
                                                        id, first_name, last_name, username,
                                                        language_code)
@@ -140,7 +141,11 @@ async def health(request: Request) -> JSON:
 
 async def bot_info(request: Request) -> JSON:
     api = _api(request)
-    return {"bot": api.store.bot, "flood_control": api.flood_control}
+    command_sets = []
+    for key, commands in api.store.commands.items():
+        scope, language_code = json.loads(key)
+        command_sets.append({"scope": scope, "language_code": language_code, "commands": commands})
+    return {"bot": api.store.bot, "flood_control": api.flood_control, "commands": command_sets}
 
 
 async def users(request: Request) -> Any:

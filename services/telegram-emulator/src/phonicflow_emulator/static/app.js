@@ -104,7 +104,8 @@ async function selectUser(id) {
   for (const li of $("users").children) li.classList.toggle("active", Number(li.dataset.userId) === id);
   const user = state.users.find((u) => u.id === id);
   $("chat-user").textContent = user ? `you are ${user.first_name} (id ${user.id})` : "";
-  for (const control of ["text", "send", "record"]) $(control).disabled = false;
+  for (const control of ["text", "send", "record", "menu"]) $(control).disabled = false;
+  $("command-menu").hidden = true;
   state.nodes.clear();
   const box = $("messages");
   box.replaceChildren();
@@ -201,6 +202,8 @@ function renderEntities(parent, text, entities, start, end) {
     renderEntities(el, text, inner, entity.offset, stop);
     parent.append(el);
     pos = stop;
+    // Quotes and code blocks already end the line; their trailing newline would add a blank one.
+    if (/^(pre|blockquote|expandable_blockquote)$/.test(entity.type) && text[pos] === "\n" && pos < end) pos += 1;
     i = j;
   }
   if (pos < end) parent.append(text.slice(pos, end));
@@ -343,6 +346,49 @@ function setAction(action) {
   status.classList.add("active");
   state.actionTimer = setTimeout(() => setAction(null), ACTION_SHOW_MS);
 }
+
+// ---- the bot's command menu (setMyCommands), in the learner's language as Telegram picks it ---
+
+function commandsFor(user, sets) {
+  const language = (user?.language_code || "").split("-")[0];
+  const defaults = sets.filter((set) => (set.scope?.type || "default") === "default");
+  const match = defaults.find((set) => set.language_code === language) || defaults.find((set) => !set.language_code);
+  return match ? match.commands : [];
+}
+
+$("menu").addEventListener("click", async () => {
+  const menu = $("command-menu");
+  if (!menu.hidden) {
+    menu.hidden = true;
+    return;
+  }
+  const info = await api("/_emu/bot");
+  const user = state.users.find((u) => u.id === state.current);
+  const commands = commandsFor(user, info.commands || []);
+  menu.replaceChildren();
+  if (!commands.length) {
+    const none = document.createElement("li");
+    none.className = "none";
+    none.textContent = "The bot has not set any commands (setMyCommands).";
+    menu.append(none);
+  }
+  for (const command of commands) {
+    const li = document.createElement("li");
+    const name = document.createElement("span");
+    name.className = "command-name";
+    name.textContent = `/${command.command}`;
+    const description = document.createElement("span");
+    description.className = "command-description";
+    description.textContent = command.description;
+    li.append(name, description);
+    li.addEventListener("click", async () => {
+      menu.hidden = true;
+      await postJSON(`/_emu/users/${state.current}/text`, { text: `/${command.command}` }).catch((e) => toast(e.message, true));
+    });
+    menu.append(li);
+  }
+  menu.hidden = false;
+});
 
 // ---- sending -------------------------------------------------------------------------------
 
