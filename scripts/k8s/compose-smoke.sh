@@ -51,7 +51,17 @@ trap cleanup EXIT
 say "starting the stack (project $PROJECT, emulator on 127.0.0.1:$EMULATOR_PUBLISH_PORT)"
 compose up -d --no-build
 start=$SECONDS
-.venv/bin/python scripts/k8s/smoke.py --emulator-url "http://127.0.0.1:$EMULATOR_PUBLISH_PORT" ${SMOKE_ARGS:-}
+# The backend sits on the internal network only (nothing published): ask it from inside whether
+# its speech models are loaded, since the bot's /readyz checks only that the backend is alive.
+say "waiting for the backend to load its speech models"
+until podman exec "${PROJECT}_backend_1" python -c \
+    "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=3)" 2>/dev/null; do
+  ((SECONDS - start < 300)) || { say "the backend never became ready"; exit 1; }
+  sleep 2
+done
+say "backend ready after $((SECONDS - start)) s"
+.venv/bin/python scripts/k8s/smoke.py --emulator-url "http://127.0.0.1:$EMULATOR_PUBLISH_PORT" \
+  --wait-ready "http://127.0.0.1:$BOT_HEALTH_PUBLISH_PORT/readyz" ${SMOKE_ARGS:-}
 say "smoke passed in $((SECONDS - start)) s; container states:"
 podman ps --filter "label=io.podman.compose.project=$PROJECT" --format '{{.Names}} {{.Status}}' >&2
 say "bot /readyz: $(curl -fsS "http://127.0.0.1:$BOT_HEALTH_PUBLISH_PORT/readyz" || echo unreachable)"

@@ -5,7 +5,12 @@ path") and gets the bot's replies — text feedback and, unless ``--no-voice``, 
 Used by ``make compose-smoke`` (containers under podman/docker compose) and ``make k8s-e2e``
 (the chart on kind, emulator port-forwarded):
 
-    python scripts/k8s/smoke.py --emulator-url http://127.0.0.1:8081 [--timeout 180] [--no-voice]
+    python scripts/k8s/smoke.py --emulator-url http://127.0.0.1:8081 \
+        [--wait-ready http://127.0.0.1:8080/readyz] [--timeout 180] [--no-voice]
+
+``--wait-ready`` URLs (repeatable; the bot's /readyz covers Redis, the converter and the
+backend's loaded models) must answer 200 before the learner starts, so a stack still loading its
+speech models is not mistaken for a broken one.
 
 Exit status 0 when every expectation held, 1 otherwise; every bot message is printed either way.
 The voice note is synthesised here with espeak-ng and encoded to OGG/Opus with ffmpeg.
@@ -32,14 +37,15 @@ LEARNER_ID = 424242
 SENTENCE = "I think this is the right path"
 
 
-def wait_for_emulator(url: str, deadline: float) -> None:
+def wait_for_ok(url: str, deadline: float) -> None:
+    """Until ``url`` answers 2xx; exits naming the URL and the last answer at the deadline."""
     while True:
         try:
             httpx.get(url, timeout=3).raise_for_status()
             return
         except httpx.HTTPError as exc:
             if time.monotonic() > deadline:
-                raise SystemExit(f"the emulator at {url} never answered: {exc}") from exc
+                raise SystemExit(f"{url} never became ready: {exc}") from exc
             time.sleep(POLL_INTERVAL_S)
 
 
@@ -67,10 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--emulator-url", default="http://127.0.0.1:8081")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S)
     parser.add_argument("--no-voice", action="store_true", help="do not require a voice reply")
+    parser.add_argument("--wait-ready", action="append", default=[], metavar="URL")
     args = parser.parse_args(argv)
 
     failures: list[str] = []
-    wait_for_emulator(args.emulator_url, time.monotonic() + args.timeout)
+    started = time.monotonic()
+    for url in [args.emulator_url, *args.wait_ready]:
+        wait_for_ok(url, started + args.timeout)
+    print(f"stack ready in {time.monotonic() - started:.1f} s")
     with EmulatorClient(args.emulator_url) as emu:
         learner = emu.user(LEARNER_ID, first_name="Ana", language_code="pt-br")
         seen = len(learner.messages())
