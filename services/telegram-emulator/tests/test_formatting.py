@@ -93,6 +93,8 @@ def test_legacy_markdown() -> None:
     text, entities = parse_text("*bold* _it_ `c` [l](https://x.org) 1.5!", "Markdown")
     assert text == "bold it c l 1.5!"
     assert [e["type"] for e in entities] == ["bold", "italic", "code", "text_link"]
+    bracketed = parse_text("see [note] *b*", "Markdown")
+    assert bracketed == ("see [note] b", [{"type": "bold", "offset": 11, "length": 1}])
     with pytest.raises(
         EntityParseError, match="Can't find end of the entity starting at byte offset 0"
     ):

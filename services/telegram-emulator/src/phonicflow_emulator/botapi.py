@@ -59,6 +59,19 @@ NOT_MODIFIED = (
     "exactly the same as a current content and reply markup of the message"
 )
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+# Inline buttons need exactly one action; these are the ones besides callback_data and url.
+_OTHER_BUTTON_FIELDS = frozenset(
+    {
+        "switch_inline_query",
+        "switch_inline_query_current_chat",
+        "switch_inline_query_chosen_chat",
+        "web_app",
+        "login_url",
+        "pay",
+        "copy_text",
+        "callback_game",
+    }
+)
 
 
 class BotApiError(Exception):
@@ -223,19 +236,7 @@ def _reply_markup(params: Params) -> JSON | None:
             elif "url" in button:
                 if not re.match(r"^(https?|tg)://", str(button["url"])):
                     raise bad_request("BUTTON_URL_INVALID")
-            elif not any(
-                key in button
-                for key in (
-                    "switch_inline_query",
-                    "switch_inline_query_current_chat",
-                    "web_app",
-                    "login_url",
-                    "pay",
-                    "copy_text",
-                    "callback_game",
-                    "switch_inline_query_chosen_chat",
-                )
-            ):
+            elif not _OTHER_BUTTON_FIELDS.intersection(button):
                 raise bad_request(
                     "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
                 )
@@ -474,10 +475,8 @@ async def send_chat_action(api: BotApi, params: Params) -> bool:
     return True
 
 
-async def _input_file(
-    api: BotApi, params: Params, field: str, kind: str
-) -> tuple[StoredFile, bool]:
-    """The file a send method refers to, and whether it is a fresh upload."""
+async def _input_file(api: BotApi, params: Params, field: str, kind: str) -> StoredFile:
+    """The file a send method refers to: a fresh upload, or a file_id sent before."""
     value = params.get(field)
     if isinstance(value, str) and value.startswith("attach://"):
         value = params.get(value.removeprefix("attach://"))
@@ -486,7 +485,7 @@ async def _input_file(
             raise bad_request("file must be non-empty")
         if len(value.data) > MAX_UPLOAD_BYTES:
             raise BotApiError(413, "Request Entity Too Large")
-        return api.store.store_file(value.data, kind, value.content_type, value.filename), True
+        return api.store.store_file(value.data, kind, value.content_type, value.filename)
     if not isinstance(value, str) or not value:
         raise bad_request(f"there is no {field} in the request")
     if value.startswith(("http://", "https://")):
@@ -494,7 +493,7 @@ async def _input_file(
     stored = api.store.files.get(value)
     if stored is None:
         raise bad_request("wrong file identifier/HTTP URL specified")
-    return stored, False
+    return stored
 
 
 async def _duration(params: Params, stored: StoredFile) -> int:
@@ -506,7 +505,7 @@ async def _duration(params: Params, stored: StoredFile) -> int:
 
 async def _send_media(api: BotApi, params: Params, kind: str) -> JSON:
     chat = _chat(api, params)
-    stored, fresh = await _input_file(api, params, kind, kind)
+    stored = await _input_file(api, params, kind, kind)
     caption, caption_entities = _formatted(params, "caption", "caption_entities")
     if utf16_len(caption) > MAX_CAPTION_LENGTH:
         raise bad_request("message caption is too long")
@@ -530,7 +529,6 @@ async def _send_media(api: BotApi, params: Params, kind: str) -> JSON:
         media_object["file_name"] = stored.file_name or "document"
         media_object["mime_type"] = stored.mime_type or "application/octet-stream"
     media_object["file_size"] = stored.size
-    del fresh
     content: JSON = {kind: media_object}
     if caption and kind != "video_note":
         content["caption"] = caption

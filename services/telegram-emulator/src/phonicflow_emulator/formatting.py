@@ -298,7 +298,7 @@ class _MarkdownV2:
 
     def _link_end(self, i: int) -> int:
         src = self.source
-        _, start, begin_byte = self.stack.pop()
+        _, start, _ = self.stack.pop()
         if not src.startswith("(", i + 1):
             # Telegram reads "[text]" without a URL as plain text but insists on escaping.
             raise self._error_reserved("]")
@@ -320,7 +320,6 @@ class _MarkdownV2:
             self.out.entity("text_mention", start, user={"id": int(url.split("=", 1)[1] or 0)})
         elif url:
             self.out.entity("text_link", start, url=url)
-        del begin_byte
         return j + 1
 
     def _blockquote(self, i: int) -> int:
@@ -378,6 +377,9 @@ def _parse_markdown_legacy(source: str) -> tuple[str, list[Entity]]:
                     out.entity("text_link", start, url=source[end + 2 : url_end])
                     i = url_end + 1
                     continue
+                # "[text]" without a URL is not a link: the brackets stay as typed.
+                out.parts[-1] = source[i : end + 1]
+                out.length += 2
                 i = end + 1
                 continue
             out.entity("code" if char == "`" else markers[char], start)
