@@ -1,0 +1,161 @@
+"""Whole-system scenarios: what learners do, with every service a real process.
+
+Redis, the converter, the backend (real speech engines), the emulator and the unmodified bot;
+speech is synthesised on the spot with espeak-ng and sent as Telegram-style OGG/Opus notes.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import subprocess
+
+import pytest
+import redis
+
+from .conftest import System, voice_note, wait_for_text, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def ffprobe_codec(data: bytes) -> str:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name",
+         "-of", "default=nw=1:nk=1", "pipe:0"],
+        input=data, capture_output=True, check=True, timeout=30,
+    )  # fmt: skip
+    return out.stdout.decode().strip()
+
+
+def session_of(system: System, user_id: int) -> dict[str, object] | None:
+    raw = redis.Redis.from_url(system.redis_url).get(f"phonicflow:session:{user_id}")
+    return json.loads(raw) if raw else None
+
+
+def test_a_new_learner_gets_scored_feedback_and_two_voice_replies(system, learner):
+    learner.send_text("/start")
+    (welcome,) = learner.wait_for_messages(count=1, timeout=20)
+    assert "PhonicFlow" in welcome["text"]
+
+    learner.send_voice(*voice_note("I like to read books in the park"))
+    reply, *voices = learner.wait_for_messages(count=3, timeout=60)
+
+    assert "I heard" in reply["text"]
+    assert "books" in reply["text"].lower()
+    assert "Score" in reply["text"]
+    assert "🇧🇷" in reply["text"], "coaching also in Portuguese"
+    assert reply["reply_markup"]["inline_keyboard"], "replay / try again / history buttons"
+    assert len(voices) == 2
+    for message in voices:
+        audio = system.emulator.client.download(message["voice"]["file_id"])
+        assert audio[:4] == b"OggS"
+        assert ffprobe_codec(audio) == "opus"
+    assert {"typing", "record_voice"} & set(learner.chat_actions())
+
+
+def test_practice_mode_flags_a_planted_th_mistake(system, learner):
+    learner.send_text("/practice th")
+    target_message, reference = learner.wait_for_messages(count=2, timeout=30)
+    assert "voice" in reference, "the reference pronunciation comes as a voice note"
+    # "🎯 Say this sentence ...:" / "" / "<the sentence>" / "" / "💡 hint"
+    target = target_message["text"].splitlines()[2].strip()
+    planted = " ".join(
+        {"think": "tink", "three": "tree", "there": "dere", "the": "de", "this": "dis",
+         "thank": "tank", "things": "tings", "third": "tird", "thursday": "tursday",
+         "brother": "broder", "thinks": "tinks", "weather": "wedder", "they": "dey",
+         "thought": "tought", "that": "dat", "theory": "teory", "together": "togeder",
+         "both": "bot", "them": "dem", "thirty": "tirty", "month": "mont"}.get(w.lower(), w)
+        for w in target.split()
+    )  # fmt: skip
+    assert planted.lower() != target.lower(), f"no TH word to plant an error in: {target!r}"
+
+    learner.send_voice(*voice_note(planted))
+    reply, *_ = learner.wait_for_messages(count=3, timeout=60)
+    assert "⚠️" in reply["text"], reply["text"]
+    assert "TH→" in reply["text"], reply["text"]
+
+
+def test_history_then_delete_leaves_nothing_anywhere(system, learner):
+    learner.send_text("/start")
+    learner.wait_for_messages(count=1, timeout=20)
+    learner.send_voice(*voice_note("Good morning, how are you today"))
+    learner.wait_for_messages(count=3, timeout=60)
+    already = len(learner.messages())
+    learner.send_text("I love learning English")
+    wait_until(lambda: len(learner.messages()) > already, message="a reply to the text turn")
+
+    learner.send_text("/history")
+    history = wait_for_text(learner, "History", timeout=30)
+    assert "I love learning English" in history["text"]
+
+    session_id = str((session_of(system, learner.chat_id) or {})["session_id"])
+    assert system.backend_get(f"/conversation/{session_id}").status_code == 200
+    assert (system.storage_dir / "sessions" / session_id).exists() or any(
+        session_id in str(p) for p in system.storage_dir.rglob("*")
+    )
+
+    learner.send_text("/delete")
+    confirm = wait_for_text(learner, "erases", timeout=30)
+    yes = next(
+        button["callback_data"]
+        for row in confirm["reply_markup"]["inline_keyboard"]
+        for button in row
+        if button["callback_data"].endswith("yes")
+    )
+    learner.press_button(confirm["message_id"], yes)
+    wait_until(lambda: session_of(system, learner.chat_id) is None, message="Redis session erased")
+
+    assert system.backend_get(f"/conversation/{session_id}").status_code == 404
+    assert not [p for p in system.storage_dir.rglob("*") if session_id in str(p)]
+    keys = redis.Redis.from_url(system.redis_url).keys(f"*{learner.chat_id}*")
+    assert keys == []
+
+
+def test_two_learners_at_once_each_get_their_own_feedback(system):
+    client = system.emulator.client
+    ana = client.user(910_001, first_name="Ana", language_code="pt-br")
+    bruno = client.user(910_002, first_name="Bruno", language_code="en")
+    notes = {
+        ana: voice_note("I like to read books in the park"),
+        bruno: voice_note("My dog likes to play ball"),
+    }
+
+    def converse(user):  # type: ignore[no-untyped-def]
+        user.send_voice(*notes[user])
+        return user.wait_for_messages(count=3, timeout=90)[0]["text"]
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        ana_reply, bruno_reply = pool.map(converse, [ana, bruno])
+    assert "Eu ouvi" in ana_reply and "books" in ana_reply.lower()
+    assert "I heard" in bruno_reply and "dog" in bruno_reply.lower()
+
+
+def test_a_corrupted_voice_note_gets_a_clear_message_and_the_next_one_works(system, learner):
+    good, duration = voice_note("Hello my friend, nice to meet you")
+    learner.send_voice(good[: len(good) // 3] + b"\x00garbage" * 50, duration=duration)
+    (message,) = learner.wait_for_messages(count=1, timeout=30)
+    assert "couldn't read that audio" in message["text"]
+
+    learner.send_voice(good, duration=duration)
+    reply, *_ = learner.wait_for_messages(count=3, timeout=60)
+    assert "I heard" in reply["text"]
+
+
+def test_one_trace_spans_bot_converter_and_backend(system, learner):
+    learner.send_voice(*voice_note("I want to speak English well"))
+    learner.wait_for_messages(count=3, timeout=60)
+
+    def joined(spans):  # type: ignore[no-untyped-def]
+        services_by_trace: dict[str, set[str]] = {}
+        for span in spans:
+            services_by_trace.setdefault(span.trace_id, set()).add(span.service)
+        return any(len(s) == 3 for s in services_by_trace.values())
+
+    spans = system.otlp.wait_for(joined, timeout=20)
+    trace_ids = {
+        t
+        for t in {s.trace_id for s in spans}
+        if {s.service for s in spans if s.trace_id == t}
+        == {"phonicflow-bot", "phonicflow-audio-converter", "phonicflow-backend"}
+    }
+    assert trace_ids
