@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -184,3 +185,18 @@ def test_a_bad_setting_stops_start_up_with_the_variable_named(variable, value):
     )  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert variable in result.stderr
+
+
+def test_a_port_already_taken_stops_start_up_with_the_address_named(unused_port):
+    address = f"127.0.0.1:{unused_port}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", unused_port))
+        taken.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "phonicflow_converter"],
+            env={"PATH": "/usr/bin:/bin", "CONVERTER_LISTEN_ADDRESS": address},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"CONVERTER_LISTEN_ADDRESS={address}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import logging
 import sys
 
 from phonicflow_common.logging import configure_logging
 from phonicflow_common.settings import load_settings
 from phonicflow_common.telemetry import setup_tracing, shutdown_tracing
 from phonicflow_converter.config import ConverterSettings
-from phonicflow_converter.server import serve
+from phonicflow_converter.server import ListenError, serve
+
+EXIT_CANNOT_LISTEN = 1
+"""Exit status when the port cannot be bound (2 is reserved for invalid settings)."""
 
 # glibc mallopt() parameters (malloc.h)
 _M_MMAP_THRESHOLD = -3
@@ -49,6 +53,9 @@ def main() -> None:
     setup_tracing("phonicflow-audio-converter")
     try:
         asyncio.run(serve(settings))
+    except ListenError as exc:
+        logging.getLogger("phonicflow_converter").error(str(exc))
+        raise SystemExit(EXIT_CANNOT_LISTEN) from None
     finally:
         shutdown_tracing()
 

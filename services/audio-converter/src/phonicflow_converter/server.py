@@ -66,6 +66,10 @@ def _tracing_interceptor() -> grpc.aio.ServerInterceptor:
     return interceptor
 
 
+class ListenError(OSError):
+    """The listen address cannot be bound."""
+
+
 class ConverterServer:
     """Owns the grpc.aio server, its worker threads and its health state."""
 
@@ -96,9 +100,13 @@ class ConverterServer:
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
         )
-        self.port = self.server.add_insecure_port(settings.listen_address)
-        if self.port == 0:
-            raise OSError(f"cannot listen on {settings.listen_address}")
+        try:
+            self.port = self.server.add_insecure_port(settings.listen_address)
+        except RuntimeError as exc:  # grpc's way of saying the bind failed
+            raise ListenError(
+                f"cannot listen on CONVERTER_LISTEN_ADDRESS={settings.listen_address} "
+                "(address in use, or not an address of this host)"
+            ) from exc
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
