@@ -144,30 +144,43 @@ class Pipeline:
         self.metrics = metrics
 
     async def run_audio(self, pcm: Pcm, target_text: str | None) -> TurnResult:
+        """Overlaps what does not depend on each other: a drill is scored while STT runs, and
+        the conversational reply is written and spoken while the free speech is scored."""
         stages = _Stages(self.metrics)
         start = time.perf_counter()
         with tracer.start_as_current_span("pipeline") as span:
             span.set_attribute("audio.seconds", round(pcm.seconds, 3))
             span.set_attribute("pipeline.drill", target_text is not None)
-            if target_text:
-                transcript, assessment = await asyncio.gather(
-                    self._stt(stages, pcm), self._score(stages, pcm, target_text)
-                )
-            else:
-                transcript = await self._stt(stages, pcm)
-                assessment = await self._score(stages, pcm, transcript) if transcript else None
-            coaching, reply = await asyncio.gather(
-                self._coach(stages, assessment, transcript, target_text),
-                self._converse(stages, transcript, drill=target_text is not None),
+            drill_score = (
+                asyncio.create_task(self._score(stages, pcm, target_text)) if target_text else None
             )
-            coaching_audio, reply_audio = await self._speak(stages, coaching, reply)
-        stages.timings["total"] = round((time.perf_counter() - start) * 1000)
-        self.metrics.stage_seconds.labels("total").observe(time.perf_counter() - start)
+            transcript = await self._stt(stages, pcm)
+            reply_task = asyncio.create_task(
+                self._reply_with_audio(stages, transcript, drill=target_text is not None)
+            )
+            if drill_score is not None:
+                assessment = await drill_score
+            elif transcript:
+                assessment = await self._score(stages, pcm, transcript)
+            else:
+                assessment = None
+            coaching = await self._coach(stages, assessment, transcript, target_text)
+            coaching_audio = await self._speak(stages, coaching.en, coaching.pt)
+            reply, reply_audio = await reply_task
+        elapsed = time.perf_counter() - start
+        stages.timings["total"] = round(elapsed * 1000)
+        self.metrics.stage_seconds.labels("total").observe(elapsed)
         self.metrics.turns.labels("audio").inc()
         if assessment is not None:
             self.metrics.score.observe(assessment.overall_score)
         return TurnResult(transcript, target_text, assessment, coaching, reply, coaching_audio,
                           reply_audio, stages.degraded, stages.timings)  # fmt: skip
+
+    async def _reply_with_audio(
+        self, stages: _Stages, text: str, *, drill: bool
+    ) -> tuple[Reply, bytes | None]:
+        reply = await self._converse(stages, text, drill=drill)
+        return reply, await self._speak(stages, reply.en, None)
 
     async def run_text(self, text: str) -> TurnResult:
         stages = _Stages(self.metrics)
@@ -175,8 +188,10 @@ class Pipeline:
         with tracer.start_as_current_span("pipeline") as span:
             span.set_attribute("pipeline.text_only", True)
             coaching = text_only_coaching()
-            reply = await self._converse(stages, text, drill=False)
-            coaching_audio, reply_audio = await self._speak(stages, coaching, reply)
+            (coaching_audio, (reply, reply_audio)) = await asyncio.gather(
+                self._speak(stages, coaching.en, coaching.pt),
+                self._reply_with_audio(stages, text, drill=False),
+            )
         stages.timings["total"] = round((time.perf_counter() - start) * 1000)
         self.metrics.turns.labels("text").inc()
         return TurnResult(text, None, None, coaching, reply, coaching_audio, reply_audio,
@@ -274,28 +289,21 @@ class Pipeline:
             return fallback
         return Reply(english, portuguese, source="llm")
 
-    async def _speak(
-        self, stages: _Stages, coaching: CoachingText, reply: Reply
-    ) -> tuple[bytes | None, bytes | None]:
+    async def _speak(self, stages: _Stages, en: str, pt: str | None) -> bytes | None:
+        """English (then Portuguese) speech as one WAV, or None with ``tts`` degraded."""
         tts = self.engines.tts
         if tts is None:
             stages.fail("tts", TtsError("TTS_ENGINE=none"))
-            return None, None
+            return None
 
-        async def work() -> tuple[bytes | None, bytes | None]:
-            trace.get_current_span().set_attribute("tts.engine", tts.name)
-            results = await asyncio.gather(
-                speak_bilingual(tts, coaching.en, coaching.pt),
-                speak_bilingual(tts, reply.en, None),
-                return_exceptions=True,
-            )
-            out: list[bytes | None] = []
-            for result in results:
-                if isinstance(result, BaseException):
-                    stages.fail("tts", result)
-                    out.append(None)
-                else:
-                    out.append(result)
-            return out[0], out[1]
+        async def work() -> bytes:
+            span = trace.get_current_span()
+            span.set_attribute("tts.engine", tts.name)
+            span.set_attribute("tts.chars", len(en) + len(pt or ""))
+            return await speak_bilingual(tts, en, pt)
 
-        return await stages.run("tts", work)
+        try:
+            return await stages.run("tts", work)
+        except Exception as exc:
+            stages.fail("tts", exc)
+            return None

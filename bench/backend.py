@@ -1,0 +1,115 @@
+"""Latency of ``POST /process`` over real HTTP against a real backend, per stage.
+
+Usage::
+
+    .venv/bin/python bench/backend.py                 # default engines, 3/5/10/30 s notes
+    .venv/bin/python bench/backend.py --runs 10 --env TTS_ENGINE=piper
+
+Starts ``python -m phonicflow_backend`` on a free port with a temporary STORAGE_DIR, synthesises
+English speech with espeak-ng (cut to the exact length, 16 kHz mono PCM16 WAV as the bot sends
+it), sends each note ``--runs`` times one after another (after one warm-up request), and prints a
+Markdown table: client-side wall time and the server's ``timings_ms`` per stage, p50 and p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from phonicflow_testing.backend import BackendServer, new_session, send_audio, speech_wav_16k
+from phonicflow_testing.speech import wav_info
+
+TEXT = (
+    "I think three trees are there. The weather is nice today, so we walked to the park. "
+    "My brother works in a big office and he likes his job. "
+)
+STAGES = ("stt", "scoring", "coaching", "translation", "tts", "total")
+
+
+def note(seconds: float) -> bytes:
+    """Speech exactly ``seconds`` long (espeak-ng, repeated text, cut)."""
+    from phonicflow_backend.audio import decode_wav, pcm_to_wav
+
+    text = TEXT
+    while True:
+        wav = speech_wav_16k(text)
+        if wav_info(wav)[3] >= seconds:
+            break
+        text += TEXT
+    pcm = decode_wav(wav, max_seconds=float("inf")).samples
+    return pcm_to_wav(pcm[: int(seconds * 16000) * 2], 16000)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--seconds", type=float, nargs="+", default=[3, 5, 10, 30])
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server")
+    parser.add_argument("--drill", action="store_true", help="send target_text (drill mode)")
+    args = parser.parse_args()
+    env = dict(item.split("=", 1) for item in args.env)
+
+    rows: list[str] = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        BackendServer(Path(tmp), env=env) as server,
+        httpx.Client(base_url=server.url, timeout=300) as client,
+    ):
+        if True:
+            session = new_session(client)
+            status = client.get("/bot/status").json()
+            for seconds in args.seconds:
+                wav = note(seconds)
+                target = TEXT.split(".")[0] if args.drill else None
+                send_audio(client, session, wav, target).raise_for_status()  # warm-up
+                walls: list[float] = []
+                stages: dict[str, list[float]] = {s: [] for s in STAGES}
+                degraded: set[str] = set()
+                scored = 0
+                for _ in range(args.runs):
+                    start = time.perf_counter()
+                    response = send_audio(client, session, wav, target)
+                    walls.append((time.perf_counter() - start) * 1000)
+                    response.raise_for_status()
+                    body = response.json()
+                    assert body["coaching_audio_path"], body["degraded"]
+                    client.get(body["coaching_audio_path"]).raise_for_status()
+                    degraded.update(body["degraded"])
+                    scored += body["pronunciation"] is not None
+                    for stage in STAGES:
+                        stages[stage].append(body["timings_ms"].get(stage, 0))
+                cells = [
+                    f"{seconds:g} s",
+                    f"{percentile(walls, 50):.0f} / {percentile(walls, 95):.0f}",
+                ]
+                cells += [
+                    f"{percentile(stages[s], 50):.0f} / {percentile(stages[s], 95):.0f}"
+                    for s in STAGES
+                ]
+                cells += [f"{scored}/{args.runs}", ",".join(sorted(degraded)) or "-"]
+                rows.append("| " + " | ".join(cells) + " |")
+                print(rows[-1], flush=True)
+    print()
+    print(f"engines: {status['engines']}; runs per row: {args.runs}; drill: {args.drill}")
+    print(
+        "| note | wall p50 / p95 ms | "
+        + " | ".join(f"{s} p50 / p95" for s in STAGES)
+        + " | scored | degraded |"
+    )
+    print("|" + "---|" * (len(STAGES) + 4))
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
