@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from phonicflow_backend.scoring import WordResult, create_scorer
 from phonicflow_testing.speech import require, synth_wav
 
 #: the rate the backend hands the scorer
@@ -110,14 +111,12 @@ def _synthesize(text: str, voice: str) -> bytes:
     return result.stdout
 
 
-def flagged(words: list[object]) -> dict[int, str]:
+def flagged(words: list[WordResult]) -> dict[int, str]:
     """Word index → error slug for every flagged word of an Assessment."""
-    return {i: w.error for i, w in enumerate(words) if getattr(w, "error", None)}  # type: ignore[attr-defined]
+    return {i: w.error for i, w in enumerate(words) if w.error}
 
 
 def main(argv: list[str] | None = None) -> int:
-    from phonicflow_backend.scoring import create_scorer
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--voices", default=",".join(VOICES))
     parser.add_argument("--verbose", action="store_true", help="print every case")
@@ -133,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             result = scorer.assess(audio, RATE, text)
             times.append(time.perf_counter() - start)
-            got = flagged(list(result.words))
+            got = flagged(result.words)
             words_correct += len(result.words)
             fa_correct += len(got)
             if args.verbose and got:
@@ -143,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             result = scorer.assess(audio, RATE, case.target)
             times.append(time.perf_counter() - start)
-            got = flagged(list(result.words))
+            got = flagged(result.words)
             for index, slug in case.errors.items():
                 planted += 1
                 hit = got.get(index) == slug

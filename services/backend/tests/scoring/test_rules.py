@@ -1,0 +1,101 @@
+"""The pieces under the engine: text normalisation, learner-variant rules, IPA mapping, catalogue."""
+
+from __future__ import annotations
+
+import pytest
+
+from phonicflow_backend.scoring import ERRORS
+from phonicflow_backend.scoring._lexicon import ipa_to_arpabet
+from phonicflow_backend.scoring._text import number_words, tokenize
+from phonicflow_backend.scoring._variants import RULES, variants
+
+
+def keys(text: str) -> list[str]:
+    return [t.key for t in tokenize(text)]
+
+
+def test_text_is_case_folded_stripped_of_punctuation_and_quotes_straightened() -> None:
+    assert keys("Don’t say “Hello,” Bob!") == ["don't", "say", "hello", "bob"]
+    assert [t.surface for t in tokenize("Don’t STOP.")] == ["Don't", "STOP"]
+
+
+def test_numbers_are_spelled_out_and_hyphens_split() -> None:
+    assert keys("3 well-known 21") == ["three", "well", "known", "twenty", "one"]
+    assert number_words(1905) == ["one", "thousand", "nine", "hundred", "five"]
+    assert keys("12345678") == ["12345678"]  # beyond the speller: left as is, unscoreable
+
+
+def by_slug(word: str, *prons: tuple[str, ...]) -> dict[str, str]:
+    return {v.slug: " ".join(v.phones) for v in variants(word, list(prons))}
+
+
+def test_think_has_the_th_variants_brazilian_learners_say() -> None:
+    found = by_slug("think", ("TH", "IH", "NG", "K"))
+    assert found["th_to_t"] == "T IH NG K"
+    assert found["th_to_f"] == "F IH NG K"
+    assert found["th_to_s"] == "S IH NG K"
+    assert found["vowel_insertion"] == "TH IH NG K IY"
+    assert {v.heard for v in variants("think", [("TH", "IH", "NG", "K")])} >= {
+        "tink",
+        "fink",
+        "sink",
+    }
+
+
+@pytest.mark.parametrize(
+    ("word", "pron", "slug", "expected"),
+    [
+        ("there", ("DH", "EH", "R"), "th_to_d", "D EH R"),
+        ("this", ("DH", "IH", "S"), "th_to_z", "Z IH S"),
+        ("big", ("B", "IH", "G"), "vowel_insertion", "B IH G IY"),
+        ("school", ("S", "K", "UW", "L"), "initial_vowel_insertion", "IH S K UW L"),
+        ("house", ("HH", "AW", "S"), "h_dropped", "AW S"),
+        ("red", ("R", "EH", "D"), "r_as_h", "HH EH D"),
+        ("hat", ("HH", "AE", "T"), "h_as_r", "R AE T"),
+        ("sheep", ("SH", "IY", "P"), "i_ih_confusion", "SH IH P"),
+        ("trees", ("T", "R", "IY", "Z"), "final_s_dropped", "T R IY"),
+        ("worked", ("W", "ER", "K", "T"), "final_ed_dropped", "W ER K"),
+        ("team", ("T", "IY", "M"), "t_to_ch", "CH IY M"),
+        ("deep", ("D", "IY", "P"), "d_to_jh", "JH IY P"),
+    ],
+)
+def test_each_rule_rewrites_the_pronunciation(
+    word: str, pron: tuple[str, ...], slug: str, expected: str
+) -> None:
+    assert by_slug(word, pron)[slug] == expected
+
+
+def test_rules_do_not_fire_where_the_spelling_shows_no_such_ending() -> None:
+    assert "final_s_dropped" not in by_slug("is", ("IH", "Z"))
+    assert "final_ed_dropped" not in by_slug("bed", ("B", "EH", "D"))
+    assert "vowel_insertion" not in by_slug("car", ("K", "AA", "R"))
+
+
+def test_a_variant_equal_to_another_pronunciation_of_the_word_is_not_an_error() -> None:
+    # "the" is DH AH or DH IY: neither is a learner variant of the other
+    slugs = {" ".join(v.phones) for v in variants("the", [("DH", "AH"), ("DH", "IY")])}
+    assert "DH AH" not in slugs and "DH IY" not in slugs
+
+
+def test_every_rule_and_outcome_is_in_the_catalogue_with_both_tips() -> None:
+    assert set(RULES) | {"omitted", "mispronounced"} <= set(ERRORS)
+    required = ["th_to_t", "th_to_d", "th_to_f", "th_to_s", "vowel_insertion", "h_dropped"]
+    required += ["r_as_h", "h_as_r", "i_ih_confusion", "final_s_dropped", "final_ed_dropped"]
+    assert set(required) <= set(ERRORS)
+    for slug, pattern in ERRORS.items():
+        assert pattern.slug == slug
+        assert pattern.error_type in {
+            "substitution",
+            "omission",
+            "insertion",
+            "vowel_insertion",
+            "deletion",
+        }
+        assert pattern.tip_en and pattern.tip_pt and pattern.tip_en != pattern.tip_pt
+
+
+def test_espeak_ipa_maps_onto_the_models_phones() -> None:
+    assert ipa_to_arpabet("θˈɪŋk") == ("TH", "IH", "NG", "K")
+    assert ipa_to_arpabet("zˈoːɹɡəl") == ("Z", "AO", "R", "G", "AH", "L")
+    assert ipa_to_arpabet("tʃˈɜːtʃ") == ("CH", "ER", "CH")
+    assert ipa_to_arpabet("ʘ") is None
