@@ -196,3 +196,33 @@ async def test_ptb_gets_forbidden_when_the_learner_blocked_the_bot(
         await asyncio.to_thread(carla.unblock)
         await app.bot.send_message(1003, "welcome back")
     assert [m["text"] for m in await asyncio.to_thread(carla.messages)] == ["welcome back"]
+
+
+async def test_ptb_polling_survives_a_flaky_get_updates(emulator: EmulatorHandle) -> None:
+    emu = emulator.client
+    # Faults apply in order: a bad gateway, a cut connection, another poller.
+    await asyncio.to_thread(emu.inject_fault, "getUpdates", 502)
+    await asyncio.to_thread(emu.inject_fault, "getUpdates", None, None, 0.0, True)
+    await asyncio.to_thread(emu.inject_fault, "getUpdates", 409)
+    updates: asyncio.Queue[Update] = asyncio.Queue()
+
+    async def record(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await updates.put(update)
+
+    errors: list[Exception] = []
+    app = build_app(emulator)
+    app.add_handler(TypeHandler(Update, record))
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=5, error_callback=errors.append)
+        try:
+            ana = await asyncio.to_thread(emu.user, 1004, "Ana")
+            await asyncio.to_thread(ana.send_text, "still there?")
+            update = await asyncio.wait_for(updates.get(), 20)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+    assert update.message is not None and update.message.text == "still there?"
+    assert [type(e).__name__ for e in errors] == ["NetworkError", "NetworkError", "Conflict"]
+    assert await asyncio.to_thread(emu.faults) == []
