@@ -474,3 +474,35 @@ def test_garbage_parameters_get_telegram_errors_never_a_crash(
         headers={"content-type": "multipart/form-data; boundary=x"},
     )
     assert bad_multipart.status_code == 400
+
+
+def test_replies_quote_the_learners_message(emulator: EmulatorHandle) -> None:
+    ana = emulator.client.user(1001, first_name="Ana")
+    question = ana.send_text("How do I say 'think'?")
+    reply = ok(
+        emulator,
+        "sendMessage",
+        chat_id=1001,
+        text="Like this",
+        reply_parameters={"message_id": question["message_id"]},
+    )
+    assert reply["reply_to_message"]["text"] == "How do I say 'think'?"
+    legacy = ok(
+        emulator,
+        "sendMessage",
+        chat_id=1001,
+        text="Again",
+        reply_to_message_id=question["message_id"],
+    )
+    assert legacy["reply_to_message"]["message_id"] == question["message_id"]
+    lenient = ok(
+        emulator,
+        "sendMessage",
+        chat_id=1001,
+        text="Gone",
+        reply_parameters={"message_id": 999, "allow_sending_without_reply": True},
+    )
+    assert "reply_to_message" not in lenient
+    assert reply["message_id"] > question["message_id"], (
+        "one message_id sequence per chat, as in Telegram"
+    )

@@ -186,6 +186,10 @@ def create_app(settings: EmulatorSettings) -> ASGIApp:
             record["status"] = 500
             return _error_response(BotApiError(500, "Internal Server Error"))
         record["status"] = 200
+        log.debug(
+            "Bot API call",
+            extra={"method": method, "ms": round((time.time() - record["time"]) * 1000, 1)},
+        )
         return JSONResponse({"ok": True, "result": result})
 
     async def _apply_fault(request: Request, fault: Fault) -> Response | None:
