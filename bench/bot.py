@@ -1,0 +1,293 @@
+"""Benchmark the bot: overhead per voice note at 1, 50 and 200 concurrent learners.
+
+Usage::
+
+    .venv/bin/python bench/bot.py                      # about a minute on 2 cores
+    .venv/bin/python bench/bot.py --levels 1 50 --rounds 5
+
+Everything is a real process on loopback: the Telegram emulator, Redis, the audio converter,
+the bot (``python -m phonicflow_bot``), and as backend the instant responder
+``services/bot/tests/fake_backend.py`` (contract-shaped answers, ~1 ms of work, real WAV).
+The bot's own flood limit (BOT_OUTGOING_RATE_PER_SECOND) is lifted so the numbers show what
+the bot can do, not Telegram's 30 messages/s ceiling.
+
+Per round, every learner sends one 2 s voice note at the same moment and waits for its three
+replies (feedback text, coaching voice, reply voice). Times come from the emulator's own event
+clock: ``e2e`` = the learner's message arriving → the third reply arriving. ``overhead`` =
+``e2e`` minus the time the backend spent handling that learner's requests (POST /process, and
+the longer of the two GET /audio made in parallel); it includes long-poll delivery, download,
+two conversions to WAV and voice (real converter), three uploads. ``updates/s`` = voice notes
+answered per second of wall time for the round. ``first reply`` = arrival → the feedback text
+(what the learner reads first; the voice notes follow). ``bot CPU ms/note`` = the bot
+process's CPU time over the level divided by notes answered: its own cost, free of queueing.
+Levels run as bursts (everyone at once), and one paced run (``--paced 50 5``: 50 learners,
+five notes a second) shows latency at a steady load. Every learner must get exactly three
+replies: anything lost or doubled is reported and fails the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from phonicflow_emulator.client import AsyncEmulatorClient
+from phonicflow_emulator.testing import running_emulator
+from phonicflow_testing.processes import ServiceProcess, free_port
+from phonicflow_testing.speech import encode, synth_wav
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKE_BACKEND = ROOT / "services/bot/tests/fake_backend.py"
+REPLIES_PER_VOICE_NOTE = 3
+DEFAULT_LEVELS = (1, 50, 200)
+#: Rounds per level at the default settings: more rounds where each is cheap.
+DEFAULT_ROUNDS = {1: 20, 50: 3, 200: 2}
+ROUND_TIMEOUT_SECONDS = 120.0
+TARGET = "p99 overhead < 100 ms for a voice note at 50 concurrent learners; nothing lost or doubled"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+async def backend_requests(backend_url: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        found: list[dict[str, Any]] = (await http.get(f"{backend_url}/_fake/requests")).json()
+        return found
+
+
+async def run_round(
+    client: AsyncEmulatorClient,
+    users: list[Any],
+    ogg: bytes,
+    backend_url: str,
+    spacing: float = 0.0,
+) -> dict[str, Any]:
+    """Every learner sends one voice note: all at once, or one every ``spacing`` seconds."""
+    cursor = (await client.events(after=0, timeout=0))["cursor"]
+    backend_seen = len(await backend_requests(backend_url))
+    started = time.time()
+
+    async def send(n: int, user: Any) -> None:
+        await asyncio.sleep(n * spacing)
+        await user.send_voice(ogg, duration=2)
+
+    await asyncio.gather(*(send(n, user) for n, user in enumerate(users)))
+    ids = {user.id for user in users}
+    sent_at: dict[int, float] = {}
+    replies: dict[int, list[float]] = defaultdict(list)
+    deadline = time.monotonic() + ROUND_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        answer = await client.events(after=cursor, timeout=1.0)
+        cursor = answer["cursor"]
+        for event in answer["events"]:
+            if event["kind"] != "message" or event["chat_id"] not in ids:
+                continue
+            if event["sender"] == "user":
+                sent_at[event["chat_id"]] = event["time"]
+            else:
+                replies[event["chat_id"]].append(event["time"])
+        if all(len(replies[i]) >= REPLIES_PER_VOICE_NOTE for i in ids):
+            break
+    await asyncio.sleep(1.0)  # anything answered twice shows up now
+    for event in (await client.events(after=cursor, timeout=0))["events"]:
+        if event["kind"] == "message" and event["chat_id"] in ids and event["sender"] == "bot":
+            replies[event["chat_id"]].append(event["time"])
+    finished = max((max(r) for r in replies.values() if r), default=time.time())
+
+    backend = (await backend_requests(backend_url))[backend_seen:]
+    work: dict[str, dict[str, float]] = defaultdict(lambda: {"process": 0.0, "audio": 0.0})
+    for request in backend:
+        sid = request.get("session_id") or request["path"].rsplit("/", 1)[-1]
+        if request["path"] == "/process":
+            work[sid]["process"] += request.get("ms", 0.0)
+        elif request["path"].startswith("/audio/"):
+            work[sid]["audio"] = max(work[sid]["audio"], request.get("ms", 0.0))
+    lost = [i for i in ids if len(replies[i]) < REPLIES_PER_VOICE_NOTE]
+    doubled = [i for i in ids if len(replies[i]) > REPLIES_PER_VOICE_NOTE]
+    e2e = [
+        (replies[i][REPLIES_PER_VOICE_NOTE - 1] - sent_at[i]) * 1000
+        for i in ids
+        if i in sent_at and len(replies[i]) >= REPLIES_PER_VOICE_NOTE
+    ]
+    first = [(replies[i][0] - sent_at[i]) * 1000 for i in ids if i in sent_at and replies[i]]
+    backend_ms = [w["process"] + w["audio"] for w in work.values()]
+    mean_backend = statistics.fmean(backend_ms) if backend_ms else 0.0
+    return {
+        "first": first,
+        "e2e": e2e,
+        "overhead": [value - mean_backend for value in e2e],
+        "backend_ms": mean_backend,
+        "seconds": finished - started,
+        "answered": len(ids) - len(lost),
+        "lost": lost,
+        "doubled": doubled,
+    }
+
+
+async def run_level(
+    client: AsyncEmulatorClient,
+    level: int,
+    rounds: int,
+    ogg: bytes,
+    backend_url: str,
+    bot: psutil.Process,
+    spacing: float = 0.0,
+) -> dict[str, Any]:
+    base = 100_000 * level + (50_000 if spacing else 0)
+    users = [await client.user(base + n, first_name=f"L{n}") for n in range(level)]
+    # Warm-up: every learner gets a session before timing starts.
+    await asyncio.gather(*(user.send_text("/start") for user in users))
+    await asyncio.gather(*(user.wait_for_messages(1, timeout=60) for user in users))
+    cpu_before = sum(bot.cpu_times()[:2])
+    results = [await run_round(client, users, ogg, backend_url, spacing) for _ in range(rounds)]
+    cpu = sum(bot.cpu_times()[:2]) - cpu_before
+    e2e = [v for r in results for v in r["e2e"]]
+    first = [v for r in results for v in r["first"]]
+    overhead = [v for r in results for v in r["overhead"]]
+    answered = sum(r["answered"] for r in results)
+    return {
+        "level": f"{level} paced {1 / spacing:g}/s" if spacing else f"{level} at once",
+        "notes": level * rounds,
+        "first_p50": percentile(first, 50),
+        "first_p99": percentile(first, 99),
+        "bot_cpu_ms": cpu * 1000 / max(1, answered),
+        "e2e_p50": percentile(e2e, 50),
+        "e2e_p99": percentile(e2e, 99),
+        "p50": percentile(overhead, 50),
+        "p99": percentile(overhead, 99),
+        "backend_ms": statistics.fmean(r["backend_ms"] for r in results),
+        "rate": answered / sum(r["seconds"] for r in results),
+        "lost": sum(len(r["lost"]) for r in results),
+        "doubled": sum(len(r["doubled"]) for r in results),
+    }
+
+
+async def measure(
+    levels: list[int],
+    rounds: int | None,
+    paced: tuple[int, float] | None,
+    emulator_url: str,
+    backend_url: str,
+    bot: psutil.Process,
+) -> list[dict[str, Any]]:
+    ogg = encode(synth_wav("I think three trees are there"), "ogg")
+    client = AsyncEmulatorClient(emulator_url, timeout=120)
+    try:
+        rows = [
+            await run_level(
+                client, level, rounds or DEFAULT_ROUNDS.get(level, 2), ogg, backend_url, bot
+            )
+            for level in levels
+        ]
+        if paced:
+            learners, rate = paced
+            rows.append(
+                await run_level(client, learners, 1, ogg, backend_url, bot, spacing=1 / rate)
+            )
+        return rows
+    finally:
+        await client.aclose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--levels", type=int, nargs="+", default=list(DEFAULT_LEVELS))
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="rounds per level (default varies)"
+    )
+    parser.add_argument(
+        "--paced",
+        type=float,
+        nargs=2,
+        default=[50, 5],
+        metavar=("LEARNERS", "PER_SECOND"),
+        help="also run LEARNERS learners sending one note each, PER_SECOND notes a second (0 0: skip)",
+    )
+    args = parser.parse_args()
+
+    redis_port, converter_port, backend_port, health_port = (free_port() for _ in range(4))
+    redis_dir = tempfile.mkdtemp(prefix="bench-redis-")
+    redis = ServiceProcess(
+        [shutil.which("redis-server") or "redis-server", "--port", str(redis_port), "--bind",
+         "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redis_dir],
+        name="redis", port=redis_port,
+    )  # fmt: skip
+    converter = ServiceProcess(
+        "phonicflow_converter",
+        env={"CONVERTER_LISTEN_ADDRESS": f"127.0.0.1:{converter_port}", "LOG_LEVEL": "WARNING"},
+        port=converter_port,
+    )
+    backend = ServiceProcess(
+        [sys.executable, str(FAKE_BACKEND), "--port", str(backend_port)],
+        name="fake-backend", port=backend_port,
+    )  # fmt: skip
+    with running_emulator() as emulator, redis, converter, backend:
+        bot = ServiceProcess(
+            "phonicflow_bot",
+            env={
+                "TELEGRAM_BOT_TOKEN": emulator.token,
+                "TELEGRAM_API_BASE_URL": emulator.api_base_url,
+                "TELEGRAM_FILE_BASE_URL": emulator.file_base_url,
+                "BACKEND_URL": f"http://127.0.0.1:{backend_port}",
+                "CONVERTER_ADDRESS": f"127.0.0.1:{converter_port}",
+                "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+                "BOT_HEALTH_PORT": str(health_port),
+                "BOT_HEALTH_HOST": "127.0.0.1",
+                "BOT_OUTGOING_RATE_PER_SECOND": "100000",
+                "BOT_RATE_LIMIT_MPM": "1000",
+                "BOT_POLLING_INTERVAL": "0",
+                "LOG_LEVEL": "WARNING",
+                "OTEL_TRACES_EXPORTER": os.environ.get("OTEL_TRACES_EXPORTER", "none"),
+            },
+            port=health_port,
+            name="bot",
+        )
+        with bot:
+            assert bot.proc is not None
+            rows = asyncio.run(
+                measure(
+                    args.levels,
+                    args.rounds,
+                    (int(args.paced[0]), args.paced[1]) if args.paced[0] else None,
+                    emulator.url,
+                    f"http://127.0.0.1:{backend_port}",
+                    psutil.Process(bot.proc.pid),
+                )
+            )
+    print(f"target: {TARGET}")
+    print(f"cores: {os.cpu_count()}; load before run: {os.getloadavg()[0]:.1f}")
+    print(
+        "| learners | voice notes | first reply p50 / p99 ms | overhead p50 / p99 ms "
+        "| e2e p50 / p99 ms | backend ms | bot CPU ms/note | updates/s | lost | doubled |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['level']} | {r['notes']} | {r['first_p50']:.0f} / {r['first_p99']:.0f} "
+            f"| {r['p50']:.0f} / {r['p99']:.0f} | {r['e2e_p50']:.0f} / {r['e2e_p99']:.0f} "
+            f"| {r['backend_ms']:.1f} | {r['bot_cpu_ms']:.1f} | {r['rate']:.1f} "
+            f"| {r['lost']} | {r['doubled']} |"
+        )
+    return 1 if any(r["lost"] or r["doubled"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
