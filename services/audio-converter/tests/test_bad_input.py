@@ -35,6 +35,14 @@ def _png() -> bytes:
     ).stdout  # fmt: skip
 
 
+def _silent_video() -> bytes:
+    return subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=blue:s=64x64:r=5", "-t", "1",
+         "-c:v", "libx264", "-preset", "ultrafast", "-f", "matroska", "pipe:1"],
+        check=True, capture_output=True, timeout=30,
+    ).stdout  # fmt: skip
+
+
 def _empty_wav() -> bytes:
     out = io.BytesIO()
     with wave.open(out, "wb") as writer:
@@ -76,7 +84,12 @@ BAD_INPUTS = {
         ["ends before any audio"],
     ),
     "wav header only": (lambda enc: enc["wav"][:44], ["not a recognisable audio"]),
-    "a PNG named .ogg": (lambda enc: _png(), ["no audio stream", "png"]),
+    "a PNG named .ogg": (lambda enc: _png(), ["not in an accepted audio container"]),
+    "an HLS playlist pointing elsewhere": (
+        lambda enc: b"#EXTM3U\n#EXTINF:10,\nhttp://169.254.169.254/latest\n#EXT-X-ENDLIST\n",
+        ["not a recognisable audio"],
+    ),
+    "a video with no sound": (lambda enc: _silent_video(), ["no audio stream", "video"]),
     "a zero-length WAV": (lambda enc: _empty_wav(), ["no samples"]),
 }
 

@@ -98,6 +98,11 @@ DURATION_SLACK_SECONDS = 1.0
 # libavformat/libavcodec name for each AudioFormat hint (proto enum value → demuxer name).
 HINT_DEMUXERS: dict[int, str] = {1: "ogg", 2: "mp3", 3: "mp4", 4: "wav", 5: "flac", 6: "webm"}
 
+ACCEPTED_DEMUXERS = "ogg,mp3,mov,wav,w64,flac,matroska,aac,aiff,caf,amr"
+"""libavformat demuxers allowed to read input (``format_whitelist``). Everything Telegram delivers
+is here; playlists and other demuxers that open further files or URLs (hls, concat) are not."""
+ACCEPTED_DESCRIPTION = "Ogg, MP3, MP4/M4A, WAV, FLAC, Matroska/WebM, AAC, AIFF, CAF, AMR"
+
 RESAMPLE_BATCH_SECONDS = 1.0
 """Decoded audio gathered per resampler call (see _decode); ~200 KB of float samples at 48 kHz."""
 STOP_CHECK_PACKETS = 16
@@ -109,31 +114,31 @@ class ConversionError(Exception):
 
 
 class EmptyAudio(ConversionError):
-    pass
+    """No bytes, or a container holding no samples."""
 
 
 class UndecodableAudio(ConversionError):
-    pass
+    """Not audio, no audio stream, or data the decoder rejects."""
 
 
 class UnsupportedParameters(ConversionError):
-    pass
+    """An output rate, channel count or bitrate outside the contract."""
 
 
 class TooLarge(ConversionError):
-    pass
+    """More bytes than Limits.max_bytes."""
 
 
 class TooLong(ConversionError):
-    pass
+    """Longer than Limits.max_duration_seconds."""
 
 
 class Truncated(ConversionError):
-    pass
+    """Decoded audio well short of the duration Telegram reported."""
 
 
 class Stopped(ConversionError):
-    pass
+    """``should_stop`` asked the conversion to give up (deadline passed, call cancelled)."""
 
 
 @dataclass(frozen=True)
@@ -231,15 +236,21 @@ def _drop_leading_samples(frame: av.AudioFrame, count: int) -> av.AudioFrame | N
 
 def _open(data: bytes, format_hint: int) -> Any:
     """Open the container, sniffing first and trying the hinted demuxer only if sniffing fails."""
+    options = {"format_whitelist": ACCEPTED_DEMUXERS}
     try:
-        return av.open(io.BytesIO(data), mode="r")
+        return av.open(io.BytesIO(data), mode="r", options=options)
     except (av.error.FFmpegError, ValueError, UnicodeDecodeError) as exc:
         demuxer = HINT_DEMUXERS.get(format_hint)
         if demuxer is not None:
             try:
-                return av.open(io.BytesIO(data), mode="r", format=demuxer)
+                return av.open(io.BytesIO(data), mode="r", format=demuxer, options=options)
             except (av.error.FFmpegError, ValueError, UnicodeDecodeError):
                 pass
+        if isinstance(exc, av.error.ArgumentError):  # recognised, but not a whitelisted demuxer
+            raise UndecodableAudio(
+                f"input is not in an accepted audio container ({len(data)} bytes; "
+                f"accepted: {ACCEPTED_DESCRIPTION})"
+            ) from None
         if isinstance(exc, EOFError):
             raise UndecodableAudio(
                 f"input ends before any audio could be read ({len(data)} bytes): "
