@@ -126,3 +126,12 @@ def test_a_voice_note_survives_the_round_trip_through_both_conversions(converter
     assert _samples(back.wav)[0] == _samples(to_wav.wav)[0]
     # 24 kbit/s over the note's length, with room for Ogg pages and the Opus headers
     assert len(voice.ogg_opus) < 24000 / 8 * voice.output.duration_seconds * 1.5 + 4096
+
+
+def test_an_upload_over_grpcs_default_4_mb_limit_is_accepted(converter, long_wav):
+    assert len(long_wav) > 4 * 1024 * 1024  # two minutes of 22 kHz WAV, ~5 MB
+    reply = converter.stub.ToWav(
+        converter_pb2.ToWavRequest(audio=long_wav, sample_rate_hz=22050), timeout=30
+    )
+    assert len(reply.wav) > 4 * 1024 * 1024
+    assert reply.output.duration_seconds == pytest.approx(120.0, abs=0.01)
