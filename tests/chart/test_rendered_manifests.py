@@ -473,3 +473,46 @@ def test_helm_test_pods_check_the_converter_grpc_health_and_the_backend_from_ins
         "http://pf-phonicflow-bot-backend:8000/healthz",
         "http://pf-phonicflow-bot-backend:8000/readyz",
     ]
+
+
+@pytest.fixture(scope="module")
+def render_notes(helm, chart_dir, kube_version, tmp_path_factory):
+    """NOTES.txt as `helm install` would print it (helm template skips NOTES, so a copy of the
+    chart exposes it as a ConfigMap through a named template)."""
+    import shutil
+
+    from phonicflow_testing import helm as helmlib
+
+    copy = tmp_path_factory.mktemp("chart") / "phonicflow-bot"
+    shutil.copytree(chart_dir, copy)
+    notes = (copy / "templates" / "NOTES.txt").read_text()
+    (copy / "templates" / "_notes_probe.tpl").write_text(
+        '{{- define "notes.probe" -}}\n' + notes + "\n{{- end -}}\n"
+    )
+    (copy / "templates" / "notes-probe.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n"
+        'data:\n  notes: |\n{{ include "notes.probe" . | indent 4 }}\n'
+    )
+
+    def _render(values: Obj) -> str:
+        result = helmlib.template(
+            helm, copy, values, release="phonicflow-bot", kube_version=kube_version
+        )
+        assert result.returncode == 0, result.stderr
+        (configmap,) = [o for o in helmlib.parse(result.stdout) if o["metadata"]["name"] == "notes"]
+        return str(configmap["data"]["notes"])
+
+    return _render
+
+
+@pytest.mark.chart
+def test_notes_tell_an_operator_how_to_reach_and_check_the_release(render_notes):
+    notes = render_notes(SCENARIOS["existing-secrets"])
+    assert 'token from Secret\n"telegram-credentials" (key "bot-token")' in notes
+    assert "rollout restart deploy/phonicflow-bot-bot" in notes, "rotating an existing Secret"
+    assert "helm test phonicflow-bot" in notes
+    assert "EMULATOR" not in notes and "WARNING" not in notes
+
+    emulator = render_notes({**SCENARIOS["emulator"], "networkPolicy": {"enabled": False}})
+    assert "port-forward svc/phonicflow-bot-emulator 8081:8081" in emulator
+    assert "WARNING: networkPolicy.enabled=false" in emulator

@@ -146,3 +146,44 @@ def test_the_build_context_leaves_out_what_images_must_not_contain():
         assert pattern in ignore
     assert not any(line.startswith("!.venv") or line.startswith("!.git") for line in ignore)
     assert Path(ROOT / "uv.lock").is_file()
+
+
+def apply_json_patch(document: Any, patches: list[dict[str, Any]]) -> Any:
+    """The add/remove subset of RFC 6902 skaffold profiles use; KeyError/IndexError if a path is wrong."""
+    import copy
+
+    document = copy.deepcopy(document)
+    for patch in patches:
+        *parents, last = patch["path"].strip("/").split("/")
+        node = document
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        if patch["op"] == "add" and isinstance(node, list):
+            node.insert(len(node) if last == "-" else int(last), patch["value"])
+        elif patch["op"] == "add":
+            assert isinstance(node, dict), patch
+            node[last] = patch["value"]
+        elif patch["op"] == "remove":
+            del node[int(last) if isinstance(node, list) else last]
+        else:
+            raise AssertionError(f"unexpected patch op {patch}")
+    return document
+
+
+@pytest.mark.chart
+def test_every_skaffold_profile_patch_lands_on_an_existing_path():
+    config = load("skaffold.yaml")
+    base = {key: value for key, value in config.items() if key != "profiles"}
+    for profile in config["profiles"]:
+        patched = apply_json_patch(base, profile["patches"])
+        assert patched != base, profile["name"]
+    kind = apply_json_patch(
+        base, next(p for p in config["profiles"] if p["name"] == "kind")["patches"]
+    )
+    assert kind["build"]["local"]["push"] is False
+    forwarded = {f["resourceName"] for f in kind["portForward"]}
+    assert forwarded == {"phonicflow-bot-bot", "phonicflow-bot-emulator"}, "release-derived names"
+    proxy = apply_json_patch(
+        base, next(p for p in config["profiles"] if p["name"] == "proxy-ca")["patches"]
+    )
+    assert all(a["docker"]["secrets"][0]["id"] == "cacert" for a in proxy["build"]["artifacts"])
