@@ -200,3 +200,13 @@ def test_a_port_already_taken_stops_start_up_with_the_address_named(unused_port)
     assert result.returncode == 1
     assert f"CONVERTER_LISTEN_ADDRESS={address}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_converter_needs_no_ffmpeg_binary_it_never_spawns_one(
+    start_converter, encoded, tmp_path
+):
+    bare = start_converter(PATH=str(tmp_path))  # an empty directory: no ffmpeg, no ffprobe
+    wav = bare.stub.ToWav(converter_pb2.ToWavRequest(audio=encoded["ogg"]), timeout=30)
+    voice = bare.stub.ToVoice(converter_pb2.ToVoiceRequest(audio=wav.wav), timeout=30)
+    assert voice.output.duration_seconds == pytest.approx(wav.output.duration_seconds, abs=0.001)
+    assert "Couldn't find ffmpeg" not in bare.process.logs()

@@ -51,6 +51,9 @@ with warnings.catch_warnings():
     # pydub imports the stdlib audioop, deprecated since 3.11 (gone in 3.13, where pydub needs
     # the audioop-lts backport); nothing the service can act on.
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
+    # pydub looks for an ffmpeg binary at import; this service never runs one (PyAV decodes), so
+    # the image needs no ffmpeg and the warning would only mislead.
+    warnings.filterwarnings("ignore", "Couldn't find ffmpeg", RuntimeWarning)
     from pydub import AudioSegment
 
 __all__ = [
