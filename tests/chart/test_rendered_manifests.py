@@ -516,3 +516,18 @@ def test_notes_tell_an_operator_how_to_reach_and_check_the_release(render_notes)
     emulator = render_notes({**SCENARIOS["emulator"], "networkPolicy": {"enabled": False}})
     assert "port-forward svc/phonicflow-bot-emulator 8081:8081" in emulator
     assert "WARNING: networkPolicy.enabled=false" in emulator
+
+
+@pytest.mark.chart
+def test_scaling_the_converter_does_not_restart_it_but_a_new_limit_does(render):
+    base = SCENARIOS["explicit-secrets"]
+
+    def converter_config_checksum(converter_values: Obj) -> str:
+        deployment = named(
+            render({**base, "converter": converter_values}), "Deployment", "converter"
+        )
+        return str(deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
+
+    first = converter_config_checksum({"replicaCount": 2})
+    assert converter_config_checksum({"replicaCount": 5}) == first
+    assert converter_config_checksum({"replicaCount": 2, "maxDurationSeconds": 120}) != first

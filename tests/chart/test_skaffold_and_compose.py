@@ -187,3 +187,15 @@ def test_every_skaffold_profile_patch_lands_on_an_existing_path():
         base, next(p for p in config["profiles"] if p["name"] == "proxy-ca")["patches"]
     )
     assert all(a["docker"]["secrets"][0]["id"] == "cacert" for a in proxy["build"]["artifacts"])
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "scripts/k8s").glob("*.sh")))
+def test_the_container_scripts_are_valid_bash_and_stop_on_errors(script):
+    import subprocess
+
+    path = ROOT / "scripts/k8s" / script
+    result = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "set -euo pipefail" in path.read_text()
+    assert path.stat().st_mode & 0o111, f"{script} is not executable"
