@@ -176,3 +176,15 @@ def test_practice_catalogue_covers_every_focus_with_bilingual_hints() -> None:
     for focus in FOCUSES:
         item = next_item(focus)
         assert item.focus == focus and item.hint_en != item.hint_pt
+
+
+def test_every_error_the_scorer_knows_has_a_hand_written_tip_in_both_languages() -> None:
+    from phonicflow_backend.scoring import ERRORS
+
+    coach = TemplateCoach()
+    for slug in ERRORS:
+        text = coach.coach(
+            assessment(word("sample", slug, 30), score=50), transcript="", target_text="sample"
+        )
+        assert '"sample"' in text.en and '"sample"' in text.pt, slug
+        assert "Scorer tip." not in text.en, f"{slug} has no template of its own"

@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phonicflow_backend import __version__
@@ -166,8 +167,15 @@ def _state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(_state)]
 
 
+_bot_key_header = APIKeyHeader(
+    name="X-Bot-Key",
+    auto_error=False,  # so that a missing key gets our JSON 401, not FastAPI's 403
+    description="The shared BOT_PRIVATE_KEY; required only when the backend has one set.",
+)
+
+
 def require_bot_key(
-    state: StateDep, x_bot_key: Annotated[str | None, Header(include_in_schema=False)] = None
+    state: StateDep, x_bot_key: Annotated[str | None, Depends(_bot_key_header)] = None
 ) -> None:
     expected = state.settings.bot_private_key
     if expected is None:

@@ -52,7 +52,7 @@ class _Tip:
     weight: int
 
 
-_TH_SOUND = {"th_to_t": "T", "th_to_d": "D", "th_to_f": "F", "th_to_s": "S"}
+_TH_SOUND = {"th_to_t": "T", "th_to_d": "D", "th_to_f": "F", "th_to_s": "S", "th_to_z": "Z"}
 
 _TIPS: dict[str, _Tip] = {
     "th": _Tip(
@@ -68,6 +68,34 @@ _TIPS: dict[str, _Tip] = {
         'Apareceu um "i" a mais no final de {words}, tipo "dógui". Em inglês a palavra pode '
         "terminar em consoante: corta o som ali mesmo, sem vogal extra.",
         4,
+    ),
+    "initial_vowel_insertion": _Tip(
+        'I heard an extra "e" before the S at the start of {words}. Start straight on the S: '
+        "sss-chool, not es-chool.",
+        'Em {words} apareceu aquele "e" antes do S, tipo "eschool". Começa direto no S, '
+        "chiando: sss-chool.",
+        4,
+    ),
+    "h_as_r": _Tip(
+        "In {words} the H sounded like an English R. The H is only air: open your mouth and "
+        "breathe out, tongue relaxed.",
+        'Em {words} o H virou um R do inglês, e "hat" fica parecendo "rat". O H é só ar: '
+        "abre a boca e solta o ar, com a língua relaxada lá embaixo.",
+        3,
+    ),
+    "t_to_ch": _Tip(
+        "In {words} the T turned into a CH sound. Keep it clean: tongue behind your top teeth, "
+        "one quick tap.",
+        'Em {words} o T virou "tch", como no "tia" do português. Em inglês o T é limpo: '
+        "encosta a língua atrás dos dentes de cima e solta rapidinho.",
+        3,
+    ),
+    "d_to_jh": _Tip(
+        "In {words} the D turned into a J sound. Keep it clean: tongue behind your top teeth, "
+        'no "dj".',
+        'Em {words} o D virou "dj", como no "dia" do português. Em inglês o D é limpo, '
+        "com a língua atrás dos dentes de cima.",
+        3,
     ),
     "h_dropped": _Tip(
         "The H at the start of {words} went missing. Breathe out a little air before the vowel, "
