@@ -199,3 +199,23 @@ def test_the_container_scripts_are_valid_bash_and_stop_on_errors(script):
     assert result.returncode == 0, result.stderr
     assert "set -euo pipefail" in path.read_text()
     assert path.stat().st_mode & 0o111, f"{script} is not executable"
+
+
+@pytest.mark.chart
+def test_what_skaffold_deploys_on_kind_uses_the_emulator_token_not_the_production_secret(render):
+    config = load("skaffold.yaml")
+    (release,) = config["manifests"]["helm"]["releases"]
+    kind = next(p for p in config["profiles"] if p["name"] == "kind")
+    (values_file,) = next(p for p in kind["patches"] if p["path"].endswith("valuesFiles"))["value"]
+    values = yaml.safe_load((ROOT / values_file).read_text())
+    for dotted, value in release["setValues"].items():
+        section, key = dotted.split(".")
+        values.setdefault(section, {})[key] = value
+    objects = render(values)
+    bot = next(
+        o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-bot")
+    )
+    volumes = {v["name"]: v for v in bot["spec"]["template"]["spec"]["volumes"]}
+    secret = next(o for o in objects if o["kind"] == "Secret")
+    assert volumes["telegram-token"]["secret"]["secretName"] == secret["metadata"]["name"]
+    assert "telegram-token" in secret["data"]
