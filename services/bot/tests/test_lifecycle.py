@@ -7,6 +7,7 @@ emulator, converter, fake backend and Redis; only one bot polls the emulator at 
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import pytest
 from phonicflow_emulator.client import EmulatorUser
 from phonicflow_emulator.testing import EmulatorHandle
 from phonicflow_testing.otlp import OtlpReceiver
-from phonicflow_testing.processes import ServiceProcess
+from phonicflow_testing.processes import ServiceProcess, free_port
 from phonicflow_testing.speech import encode, synth_wav
 
 WAIT = 15.0
@@ -159,3 +160,25 @@ def test_one_trace_per_update_spans_download_convert_backend_and_sends(
         process = [r for r in fake_backend.requests("/process") if r["traceparent"]][-1]
         assert process["traceparent"].split("-")[1] == root.trace_id
         assert not any(emulator.token in str(s.attributes) for s in spans)
+
+
+def test_redis_going_away_is_survived_and_the_learner_told(
+    bots: Any, emulator: EmulatorHandle, voice_ogg: bytes
+) -> None:
+    port = free_port()
+    argv = [shutil.which("redis-server") or "redis-server", "--port", str(port),
+            "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]  # fmt: skip
+    redis_process = ServiceProcess(argv, name="redis-for-outage", port=port)
+    with redis_process:
+        bots.start(REDIS_URL=f"redis://127.0.0.1:{port}/0")
+        user = learner(emulator, 3014)
+        user.send_text("/start")
+        user.wait_for_messages(1, timeout=WAIT)
+        redis_process.stop()
+        user.send_text("/status")
+        [reply] = user.wait_for_messages(1, timeout=WAIT)
+        assert "Something went wrong on my side" in reply["text"]
+        redis_process.start()
+        user.send_voice(voice_ogg, duration=2)  # sessions were lost with Redis: a new one
+        reply, *_ = user.wait_for_messages(3, timeout=WAIT)
+        assert "I heard" in reply["text"]

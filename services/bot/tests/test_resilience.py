@@ -209,3 +209,15 @@ def test_health_readiness_and_metrics(
     assert metric(bot, "phonicflow_bot_active_sessions") >= 1
     assert metric(bot, "phonicflow_bot_backend_up") == 1.0
     assert health(bot, "/nope").status_code == 404
+
+
+def test_a_backend_answer_that_breaks_the_contract_is_a_clear_try_again(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+) -> None:
+    user = learner(emulator, 3013)
+    user.send_text("/start")
+    user.wait_for_messages(1, timeout=WAIT)
+    fake_backend.fault("/process", status=200, times=1)  # 200 with an error body
+    user.send_text("hello")
+    assert SERVICE_DOWN in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+    assert bot.running

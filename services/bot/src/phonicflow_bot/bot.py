@@ -191,13 +191,15 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         "language": message_handler.language,
         "practice": message_handler.practice,
     }
+    # New messages only: an edited message is not a new turn to score or answer again.
+    new = filters.UpdateType.MESSAGE
     for name, callback in commands.items():
-        application.add_handler(CommandHandler(name, callback))
-    application.add_handler(MessageHandler(AUDIO_FILTER, audio_handler.handle_audio))
+        application.add_handler(CommandHandler(name, callback, filters=new))
+    application.add_handler(MessageHandler(new & AUDIO_FILTER, audio_handler.handle_audio))
     application.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND, message_handler.handle_text)
+        MessageHandler(new & filters.TEXT & ~filters.COMMAND, message_handler.handle_text)
     )
-    application.add_handler(MessageHandler(UNSUPPORTED_FILTER, message_handler.unsupported))
+    application.add_handler(MessageHandler(new & UNSUPPORTED_FILTER, message_handler.unsupported))
     application.add_handler(CallbackQueryHandler(callback_handler.handle_callback))
     application.add_error_handler(on_error)
 

@@ -14,7 +14,8 @@ Errors (all subclasses of :class:`BackendError`)::
     │   └── BackendTimeout   no answer within BACKEND_TIMEOUT after every retry
     ├── UnknownSession       404 code=unknown_session: the backend forgot the session
     ├── NotFound             any other 404 (e.g. no audio for this turn)
-    └── BackendRejected      other 4xx: the request itself is wrong; never retried
+    ├── BackendRejected      other 4xx: the request itself is wrong; never retried
+    └── BackendProtocolError a 2xx whose body is not what docs/backend-api.md promises
 
 Timeouts, connection errors and 5xx are retried with exponential backoff (tenacity);
 4xx never are, because sending the same bad request again cannot succeed. The bot's key
@@ -76,6 +77,22 @@ class NotFound(BackendError):
 
 class BackendRejected(BackendError):
     """A 4xx answer other than 404: the request was wrong, retrying will not help."""
+
+
+class BackendProtocolError(BackendError):
+    """The backend answered 2xx with a body that breaks the contract."""
+
+
+def _json_object(response: httpx.Response, *required: str) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        raise BackendProtocolError(f"{response.request.url.path}: answer is not JSON") from None
+    if not isinstance(body, dict) or any(key not in body for key in required):
+        raise BackendProtocolError(
+            f"{response.request.url.path}: answer lacks {', '.join(required)}"
+        )
+    return body
 
 
 class _Retryable(Exception):
@@ -185,7 +202,7 @@ class BackendClient:
             body["telegram_user_id"] = telegram_user_id
         if language:
             body["language"] = language
-        data = (await self._request("POST", "/bot/session", json=body)).json()
+        data = _json_object(await self._request("POST", "/bot/session", json=body), "session_id")
         return BackendSession(str(data["session_id"]), str(data.get("created_at", "")))
 
     async def process(
@@ -206,14 +223,15 @@ class BackendClient:
         response = await self._request(
             "POST", "/process", data=form, files=files, headers={"session_id": session_id}
         )
-        result: dict[str, Any] = response.json()
-        return result
+        return _json_object(response, "turn_id", "user_transcript")
 
     async def get_conversation_history(self, session_id: str) -> list[dict[str, Any]]:
         """GET /conversation/{id} → turns, oldest first."""
-        data = (await self._request("GET", f"/conversation/{session_id}")).json()
-        history: list[dict[str, Any]] = data.get("history", [])
-        return history
+        data = _json_object(await self._request("GET", f"/conversation/{session_id}"), "history")
+        history = data["history"]
+        if not isinstance(history, list):
+            raise BackendProtocolError("/conversation: history is not a list")
+        return [turn for turn in history if isinstance(turn, dict)]
 
     async def get_feedback_audio(
         self, session_id: str, audio_type: AudioType, turn_id: str | None = None
@@ -235,8 +253,8 @@ class BackendClient:
     async def practice_next(self, exclude: str | None = None) -> dict[str, Any]:
         """GET /practice/next → {id, text, focus, hint_en, hint_pt}."""
         params = {"exclude": exclude} if exclude else None
-        data: dict[str, Any] = (await self._request("GET", "/practice/next", params=params)).json()
-        return data
+        response = await self._request("GET", "/practice/next", params=params)
+        return _json_object(response, "id", "text")
 
     async def practice_audio(self, sentence_id: str) -> bytes:
         """GET /practice/{id}/audio → the reference pronunciation as WAV."""
