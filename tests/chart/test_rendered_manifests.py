@@ -531,3 +531,32 @@ def test_scaling_the_converter_does_not_restart_it_but_a_new_limit_does(render):
     first = converter_config_checksum({"replicaCount": 2})
     assert converter_config_checksum({"replicaCount": 5}) == first
     assert converter_config_checksum({"replicaCount": 2, "maxDurationSeconds": 120}) != first
+
+
+@pytest.mark.chart
+def test_images_come_from_the_configured_registry_pinned_by_digest_when_given(render):
+    digest = "sha256:" + "ab" * 32
+    objects = render(
+        {
+            **SCENARIOS["defaults"],
+            "global": {"imageRegistry": "registry.example.org", "imagePullSecrets": ["pull"]},
+            "bot": {"image": {"digest": digest}},
+            "converter": {"image": {"tag": "1.2.3"}},
+        }
+    )
+    images = {name: spec["containers"][0]["image"] for name, spec in pod_specs(objects)}
+    assert (
+        images["Deployment/pf-phonicflow-bot-bot"]
+        == f"registry.example.org/phonicflow/bot@{digest}"
+    )
+    assert (
+        images["Deployment/pf-phonicflow-bot-converter"]
+        == "registry.example.org/phonicflow/converter:1.2.3"
+    )
+    assert (
+        images["Deployment/pf-phonicflow-bot-backend"]
+        == "registry.example.org/phonicflow/backend:0.1.0"
+    )
+    assert images["Deployment/pf-phonicflow-bot-redis"].startswith("docker.io/library/redis:")
+    for name, spec in pod_specs(objects):
+        assert spec.get("imagePullSecrets") == [{"name": "pull"}], name
