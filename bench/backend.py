@@ -8,7 +8,8 @@ Usage::
 Starts ``python -m phonicflow_backend`` on a free port with a temporary STORAGE_DIR, synthesises
 English speech with espeak-ng (cut to the exact length, 16 kHz mono PCM16 WAV as the bot sends
 it), sends each note ``--runs`` times one after another (after one warm-up request), and prints a
-Markdown table: client-side wall time and the server's ``timings_ms`` per stage, p50 and p95.
+Markdown table: client-side wall time, the server's ``timings_ms`` per stage (p50 / p95), and the
+server process's CPU time per request (steadier than wall time on a busy machine).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from phonicflow_testing.backend import BackendServer, new_session, send_audio, speech_wav_16k
 from phonicflow_testing.speech import wav_info
@@ -43,6 +45,11 @@ def note(seconds: float) -> bytes:
         text += TEXT
     pcm = decode_wav(wav, max_seconds=float("inf")).samples
     return pcm_to_wav(pcm[: int(seconds * 16000) * 2], 16000)
+
+
+def _cpu_seconds(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -69,18 +76,23 @@ def main() -> None:
         if True:
             session = new_session(client)
             status = client.get("/bot/status").json()
+            assert server.process.proc is not None
+            proc = psutil.Process(server.process.proc.pid)
             for seconds in args.seconds:
                 wav = note(seconds)
                 target = TEXT.split(".")[0] if args.drill else None
                 send_audio(client, session, wav, target).raise_for_status()  # warm-up
                 walls: list[float] = []
+                cpu: list[float] = []
                 stages: dict[str, list[float]] = {s: [] for s in STAGES}
                 degraded: set[str] = set()
                 scored = 0
                 for _ in range(args.runs):
+                    cpu_before = _cpu_seconds(proc)
                     start = time.perf_counter()
                     response = send_audio(client, session, wav, target)
                     walls.append((time.perf_counter() - start) * 1000)
+                    cpu.append((_cpu_seconds(proc) - cpu_before) * 1000)
                     response.raise_for_status()
                     body = response.json()
                     assert body["coaching_audio_path"], body["degraded"]
@@ -97,7 +109,11 @@ def main() -> None:
                     f"{percentile(stages[s], 50):.0f} / {percentile(stages[s], 95):.0f}"
                     for s in STAGES
                 ]
-                cells += [f"{scored}/{args.runs}", ",".join(sorted(degraded)) or "-"]
+                cells += [
+                    f"{statistics.median(cpu):.0f}",
+                    f"{scored}/{args.runs}",
+                    ",".join(sorted(degraded)) or "-",
+                ]
                 rows.append("| " + " | ".join(cells) + " |")
                 print(rows[-1], flush=True)
     print()
@@ -105,9 +121,9 @@ def main() -> None:
     print(
         "| note | wall p50 / p95 ms | "
         + " | ".join(f"{s} p50 / p95" for s in STAGES)
-        + " | scored | degraded |"
+        + " | server CPU ms p50 | scored | degraded |"
     )
-    print("|" + "---|" * (len(STAGES) + 4))
+    print("|" + "---|" * (len(STAGES) + 5))
     print("\n".join(rows))
 
 
