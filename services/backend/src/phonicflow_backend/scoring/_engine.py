@@ -42,15 +42,18 @@ MODEL_SAMPLE_RATE = 16000
 FRAMES_PER_SECOND = 100
 # pocketsphinx's alignment scores are log base 1.0001, shifted right by 10 bits (SENSCR_SHIFT)
 _ALIGN_SCORE_TO_NATS = math.log(1.0001) * 1024
-# Beams per kind of decoder (pocketsphinx's defaults, 1e-48, prune the right path away on
-# a sizeable share of synthetic notes; a forced alignment is a small search, so wide is cheap).
-# "wide" is the retry when even the aligner's beams fail.
-_BEAMS: dict[str, dict[str, float]] = {
+# Settings per kind of decoder. pocketsphinx's default beams (1e-48) prune the right path away
+# on a sizeable share of synthetic notes; a forced alignment is a small search, so wider beams
+# are cheap. "nofiller" (no optional silence/noise between words) and "wide" are the retries.
+_BEAMS: dict[str, dict[str, float | bool]] = {
     "grammar": {"beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60},
     "align": {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80},
+    "nofiller": {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80, "fsgusefiller": False},
     "wide": {"beam": 1e-150, "wbeam": 1e-120, "pbeam": 1e-150},
     "loop": {},
 }
+#: aligners tried in turn until one reaches the end of the utterance
+_ALIGNERS = ("align", "nofiller", "wide")
 
 
 @dataclass
@@ -205,7 +208,7 @@ class SphinxScorer:
         # one pool per kind of decoder. Grammar decoders apart from aligners: once a
         # pocketsphinx 5.1 decoder has run an FSG search, its forced alignment drops words.
         self._pools: dict[str, queue.LifoQueue[Decoder]] = {
-            kind: queue.LifoQueue() for kind in ("grammar", "align", "wide", "loop")
+            kind: queue.LifoQueue() for kind in _BEAMS
         }
         for kind in ("grammar", "align", "loop"):
             self._pools[kind].put(self._new_decoder(kind))
@@ -290,12 +293,14 @@ class SphinxScorer:
         said = [
             _said(t, c) for t, c in zip(scoreable, chosen or [None] * len(scoreable), strict=True)
         ]
-        with self._pooled("align") as aligner:
-            phones = self._align(aligner, pcm16, said)
-        if phones is None:
-            # the beam often prunes the right path away on odd audio: retry wide once
-            with self._pooled("wide") as decoder:
-                phones = self._align(decoder, pcm16, said)
+        phones = None
+        # The beam or the optional silences between words make the aligner miss the final
+        # state on some notes; each retry changes one of them (see _BEAMS).
+        for kind in _ALIGNERS:
+            with self._pooled(kind) as aligner:
+                phones = self._align(aligner, pcm16, said)
+            if phones is not None:
+                break
         loop = loop_future.result()
         if phones is None:
             # no alignment even with wide beams: say so, do not guess errors

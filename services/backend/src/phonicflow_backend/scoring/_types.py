@@ -66,7 +66,7 @@ DEFAULT_MAX_WORDS = 60
 #: RMS (of int16 samples) below which the whole note counts as silence
 DEFAULT_SILENCE_RMS = 100.0
 #: a word scoring below this is flagged "mispronounced" even when no known pattern won
-DEFAULT_MISPRONOUNCED_BELOW = 35.0
+DEFAULT_MISPRONOUNCED_BELOW = 15.0
 #: prior weight of a word's dictionary pronunciations against each learner variant (JSGF
 #: weights); higher means fewer false alarms and fewer detections
 DEFAULT_CANONICAL_WEIGHT = 1.0
