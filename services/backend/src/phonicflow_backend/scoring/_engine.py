@@ -1,18 +1,21 @@
-"""The pocketsphinx engine behind ``create_scorer``: three passes over one utterance.
+"""The pocketsphinx engine behind ``create_scorer``: three decodes of one utterance.
 
-1. **Variant decode** (JSGF): each target word is a choice between its dictionary
-   pronunciations and its learner variants (``_variants.py``), each added to the decoder's
-   dictionary under a made-up spelling (``pf_th_ih_ng_k``). Canonical pronunciations carry a
-   prior weight (``ScorerConfig.canonical_weight``) so a variant must be clearly better
-   acoustically to win. The winner per word is the error (or none).
-2. **Forced alignment** of the canonical text, then a phone-level second pass
-   (``set_alignment``): per-phone acoustic scores for every target word.
-3. **Scores**: pocketsphinx normalises acoustic scores frame by frame against the best senone
-   of the frame, so a phone's score divided by its frames is how far it falls from the best
-   the model could find there (a goodness-of-pronunciation measure); it is mapped to 0..100.
+1. **Variant decode** (JSGF, FSG search): each target word is a choice between its dictionary
+   pronunciations and its learner variants (``_variants.py``), all added to the decoder's
+   dictionary under made-up spellings (``pf_t_ih_ng_k``). It proposes which variant was said.
+2. **Forced alignment** of the pronunciations the learner aimed at (the dictionary one the
+   decode chose, or the base of the variant it chose), then a phone-level second pass
+   (``set_alignment``): start, length and acoustic score of every phone of every word.
+3. **Free phone loop** (allphone search, run in a thread beside 1 and 2): which phones the
+   model hears with no words imposed.
 
-Decoders are pooled (one per concurrent call) because a pocketsphinx decoder is not
-thread-safe; each loads the model once and keeps it.
+A proposed variant becomes the word's error only with acoustic evidence (see
+``_confirmed_variant`` and docs/scoring.md). Scores: pocketsphinx normalises acoustic scores
+frame by frame against the best senone of the frame, so a word's score per frame says how far
+it falls below the best the model could hear there; ``word_score`` maps it to 0..100.
+
+Decoders are pooled per kind (a pocketsphinx decoder is not thread-safe; one assess uses
+one of each kind at a time); each loads the model once and is reused.
 """
 
 from __future__ import annotations
@@ -65,20 +68,11 @@ class _Target:
 
 @dataclass
 class _Segment:
+    """A word of the variant decode: the dictionary entry chosen and its frames."""
+
     choice: str
     start: int
     end: int
-    #: acoustic log-score of the word, in nats, relative to the best senone of each frame
-    nats: float
-
-    @property
-    def frames(self) -> int:
-        return self.end - self.start + 1
-
-
-def _nats(ascore: float) -> float:
-    # pocketsphinx hands the score back exponentiated; very poor long words underflow to 0
-    return math.log(ascore) if ascore > 0 else -math.inf
 
 
 @dataclass
@@ -88,10 +82,6 @@ class _Phone:
     frames: int
     #: acoustic log-score in nats relative to the best senone of each frame (≤ 0)
     nats: float
-
-    @property
-    def per_frame(self) -> float:
-        return self.nats / max(1, self.frames)
 
 
 # consonant substitutions the free phone loop can confirm on its own (vowels and deletions
@@ -403,7 +393,7 @@ class SphinxScorer:
         if not self._run(decoder, pcm16) or decoder.hyp() is None:
             return None
         segs = [
-            _Segment(s.word, s.start_frame, s.end_frame, _nats(s.ascore))
+            _Segment(s.word, s.start_frame, s.end_frame)
             for s in decoder.seg()
             if s.word.startswith("pf_")
         ]
