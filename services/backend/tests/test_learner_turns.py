@@ -197,6 +197,7 @@ def test_practice_mode_offers_sentences_with_bilingual_hints_and_reference_audio
 
 
 def test_bot_status_metrics_and_openapi(client: httpx.Client) -> None:
+    new_session(client)
     status = client.get("/bot/status").json()
     assert status["status"] == "ok" and status["engines"]["stt"] == "pocketsphinx"
     accepted = client.post(
@@ -206,6 +207,10 @@ def test_bot_status_metrics_and_openapi(client: httpx.Client) -> None:
     metrics = client.get("/metrics").text
     assert 'phonicflow_bot_events_total{event="audio_processed"} 2.0' in metrics
     assert "phonicflow_backend_stage_seconds_bucket" in metrics
+    sessions = [
+        line for line in metrics.splitlines() if line.startswith("phonicflow_backend_sessions ")
+    ]
+    assert float(sessions[0].split()[1]) >= 1
     assert 'route="/process"' in metrics
     schema = client.get("/openapi.json").json()
     process = schema["paths"]["/process"]["post"]

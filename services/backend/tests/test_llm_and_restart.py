@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -93,3 +94,22 @@ def test_a_bad_setting_stops_the_service_naming_the_variable(tmp_path: Path) -> 
     message = str(excinfo.value)
     assert "exited with 2" in message
     assert "STT_ENGINE" in message
+
+
+def test_a_missing_model_leaves_the_service_alive_but_not_ready_saying_why(tmp_path: Path) -> None:
+    env = {"STT_ENGINE": "whisper", "WHISPER_MODEL_PATH": str(tmp_path / "no-model")}
+    server = BackendServer(tmp_path / "storage", env=env, wait_ready=False)
+    with server, server.client() as client:
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+        for _ in range(100):  # loading fails within a few seconds
+            if "no-model" in ready.text:
+                break
+            time.sleep(0.1)
+            ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert "WHISPER_MODEL_PATH" in ready.json()["checks"]["engines"]
+        session = new_session(client)
+        refused = client.post("/process", headers={"session_id": session}, data={"text": "hi"})
+        assert refused.status_code == 503 and refused.json()["code"] == "not_ready"
+        assert client.get("/bot/status").json()["status"] == "error"

@@ -509,6 +509,7 @@ def _build_health_router() -> APIRouter:
     @health.get("/metrics", response_class=Response,
                 responses={200: {"content": {"text/plain": {}}}})  # fmt: skip
     async def metrics(state: StateDep) -> Response:
+        state.metrics.sessions.set(await asyncio.to_thread(state.storage.count_sessions))
         return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
 
     return health

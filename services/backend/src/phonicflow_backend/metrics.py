@@ -10,12 +10,13 @@ One :class:`Metrics` per app, on its own registry, served as text at ``GET /metr
 - ``phonicflow_backend_turns_total{kind}`` (audio, text)
 - ``phonicflow_backend_pronunciation_score`` (histogram, 0–100)
 - ``phonicflow_backend_sessions_created_total``, ``phonicflow_backend_sessions_deleted_total``
+- ``phonicflow_backend_sessions`` (gauge: sessions on disk, counted when scraped)
 - ``phonicflow_bot_events_total{event}``: what the bot reports through ``POST /bot/metrics``
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60)
 _SCORE_BUCKETS = (10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
@@ -44,6 +45,8 @@ class Metrics:
                                         "Sessions created", registry=r)  # fmt: skip
         self.sessions_deleted = Counter("phonicflow_backend_sessions_deleted",
                                         "Sessions deleted", registry=r)  # fmt: skip
+        self.sessions = Gauge("phonicflow_backend_sessions", "Sessions stored right now",
+                              registry=r)  # fmt: skip
         self.bot_events = Counter("phonicflow_bot_events", "Events reported by the bot",
                                   ["event"], registry=r)  # fmt: skip
 

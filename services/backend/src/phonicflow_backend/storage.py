@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 AudioType = Literal["coaching", "conversational"]
 AUDIO_TYPES: tuple[AudioType, ...] = ("coaching", "conversational")
@@ -213,7 +213,3 @@ class Storage:
         if not self.sessions_dir.is_dir():
             return 0
         return sum(1 for p in self.sessions_dir.iterdir() if not p.name.startswith("."))
-
-
-def turn_to_json(turn: TurnRecord) -> dict[str, Any]:
-    return asdict(turn)
