@@ -197,7 +197,8 @@ def test_practice_mode_offers_sentences_with_bilingual_hints_and_reference_audio
 
 
 def test_bot_status_metrics_and_openapi(client: httpx.Client) -> None:
-    new_session(client)
+    session = new_session(client)
+    client.post("/process", headers={"session_id": session}, data={"text": "hi"}).raise_for_status()
     status = client.get("/bot/status").json()
     assert status["status"] == "ok" and status["engines"]["stt"] == "pocketsphinx"
     accepted = client.post(
