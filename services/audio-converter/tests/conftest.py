@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from phonicflow.audio.v1 import converter_pb2_grpc
 from phonicflow_testing import ServiceProcess, free_port, speech
-from phonicflow_testing.voice_notes import encode_file, speech_note
+from phonicflow_testing.voice_notes import speech_note
 
 # generous: the biggest message a test sends or receives (a 600 s note at 48 kHz stereo as WAV)
 CLIENT_MESSAGE_LIMIT = 256 * 1024 * 1024
@@ -103,7 +103,7 @@ def encoded(speech_wav: bytes) -> dict[str, bytes]:
     ``mp3`` is a streamed MP3 (no LAME header); ``mp3_gapless`` was written to a file, so it
     carries the LAME/Info header declaring the encoder delay and padding.
     """
-    audio = {fmt: encode_file(speech_wav, fmt) for fmt in FORMATS}
+    audio = {fmt: speech.encode(speech_wav, fmt, via_file=True) for fmt in FORMATS}
     audio["mp3_gapless"] = audio["mp3"]
     audio["mp3"] = speech.encode(speech_wav, "mp3")
     return audio

@@ -11,14 +11,20 @@ import math
 import shutil
 import struct
 import subprocess
+import tempfile
 import wave
+from pathlib import Path
+
+# formats whose muxer cannot write to a pipe: encoded through a temporary file
+SEEKABLE_OUTPUT = frozenset({"m4a"})
 
 # ffmpeg arguments per target, matching what Telegram clients actually send
 FORMATS: dict[str, list[str]] = {
     # voice note: Opus in Ogg, 48 kHz mono, ~32 kbit/s
     "ogg": ["-c:a", "libopus", "-b:a", "32k", "-ar", "48000", "-ac", "1", "-f", "ogg"],
     "mp3": ["-c:a", "libmp3lame", "-b:a", "64k", "-f", "mp3"],
-    "m4a": ["-c:a", "aac", "-b:a", "64k", "-f", "ipod"],
+    # the ipod muxer needs a seekable output to put the moov atom up front, as phones do
+    "m4a": ["-c:a", "aac", "-b:a", "64k", "-movflags", "+faststart", "-f", "ipod"],
     "flac": ["-c:a", "flac", "-f", "flac"],
     "wav": ["-c:a", "pcm_s16le", "-f", "wav"],
     "webm": ["-c:a", "libopus", "-b:a", "32k", "-f", "webm"],
@@ -71,10 +77,12 @@ def tone_wav(seconds: float, rate: int = 16000, freq: float = 440.0, channels: i
     return out.getvalue()
 
 
-def encode(audio: bytes, fmt: str) -> bytes:
+def encode(audio: bytes, fmt: str, *, via_file: bool = False) -> bytes:
     """Encode audio (any format ffmpeg reads) as ``fmt``: ogg, mp3, m4a, flac, wav, webm, mp4.
 
     ``mp4`` makes a Telegram-style video note: a 240x240 square video with the audio as AAC.
+    ``via_file`` writes to a temporary file instead of a pipe, as an app saving a recording does
+    (an MP3 written to a file carries the LAME header with the encoder delay and padding).
     """
     ffmpeg = require("ffmpeg")
     if fmt == "mp4":
@@ -84,6 +92,14 @@ def encode(audio: bytes, fmt: str) -> bytes:
             "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
             "-movflags", "frag_keyframe+empty_moov", "-f", "mp4", "pipe:1",
         ]  # fmt: skip
+    elif via_file or fmt in SEEKABLE_OUTPUT:
+        with tempfile.TemporaryDirectory(prefix="encode-") as tmp:
+            target = Path(tmp) / f"out.{fmt}"
+            subprocess.run(
+                [ffmpeg, "-v", "error", "-i", "pipe:0", *FORMATS[fmt], str(target)],
+                input=audio, check=True, capture_output=True, timeout=120,
+            )  # fmt: skip
+            return target.read_bytes()
     else:
         args = [ffmpeg, "-v", "error", "-i", "pipe:0", *FORMATS[fmt], "pipe:1"]
     result = subprocess.run(args, input=audio, check=True, capture_output=True, timeout=120)
