@@ -50,11 +50,14 @@ _ALIGN_SCORE_TO_NATS = math.log(1.0001) * 1024
 # are cheap. "nofiller" (no optional silence/noise between words) and "wide" are the retries.
 _BEAMS: dict[str, dict[str, float | bool]] = {
     "grammar": {"beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60},
+    "grammar_nofiller": {"beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60, "fsgusefiller": False},
     "align": {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80},
     "nofiller": {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80, "fsgusefiller": False},
     "wide": {"beam": 1e-150, "wbeam": 1e-120, "pbeam": 1e-150},
     "loop": {},
 }
+#: variant decoders tried in turn until one reaches the end of the utterance
+_GRAMMARS = ("grammar", "grammar_nofiller")
 #: aligners tried in turn until one reaches the end of the utterance
 _ALIGNERS = ("align", "nofiller", "wide")
 
@@ -278,8 +281,13 @@ class SphinxScorer:
         # the phone loop needs nothing from the other passes: run it beside them (pocketsphinx
         # releases the GIL while decoding)
         loop_future = self._executor.submit(self._loop, pcm16)
-        with self._pooled("grammar") as decoder:
-            chosen = self._variant_decode(decoder, pcm16, scoreable, self._grammar(scoreable))
+        grammar = self._grammar(scoreable)
+        chosen = None
+        for kind in _GRAMMARS:
+            with self._pooled(kind) as decoder:
+                chosen = self._variant_decode(decoder, pcm16, scoreable, grammar)
+            if chosen is not None:
+                break
         said = [
             _said(t, c) for t, c in zip(scoreable, chosen or [None] * len(scoreable), strict=True)
         ]
