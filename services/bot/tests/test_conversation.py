@@ -6,6 +6,7 @@ scenario uses its own learner id.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import tempfile
 import time
@@ -108,8 +109,6 @@ def test_command_menu_is_registered_in_both_languages(
 
 
 def _commands(raw: Any) -> list[dict[str, Any]]:
-    import json
-
     return list(json.loads(raw) if isinstance(raw, str) else raw)
 
 
@@ -332,7 +331,7 @@ def test_delete_erases_the_learner_here_and_in_the_backend_after_confirming(
     user.wait_for_messages(3, timeout=WAIT)
     store = redis.Redis.from_url(rig.redis, decode_responses=True)
     assert store.exists("phonicflow:session:1900")
-    session_id = __import__("json").loads(store.get("phonicflow:session:1900"))["session_id"]
+    session_id = json.loads(store.get("phonicflow:session:1900"))["session_id"]
 
     user.send_text("/delete")
     [confirm] = user.wait_for_messages(1, timeout=WAIT)

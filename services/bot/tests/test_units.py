@@ -4,6 +4,7 @@ store against real Redis (the limiter from two processes at once, as two replica
 from __future__ import annotations
 
 import json
+import string
 import subprocess
 import sys
 import textwrap
@@ -64,8 +65,6 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, variable: str, 
 
 
 def test_every_text_exists_in_english_and_portuguese_with_the_same_placeholders() -> None:
-    import string
-
     for key in i18n.text_keys():
         variants = i18n.variants(key)
         assert set(variants) == {"en", "pt"}, key
