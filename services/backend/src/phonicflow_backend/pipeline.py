@@ -20,6 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -53,6 +54,14 @@ tracer = trace.get_tracer("phonicflow_backend.pipeline")
 T = TypeVar("T")
 
 
+def _optional(stage: str, future: Future[T]) -> T | None:
+    try:
+        return future.result()
+    except Exception:
+        log.exception("engine failed to load; the stage is switched off", extra={"stage": stage})
+        return None
+
+
 @dataclass
 class Engines:
     """Everything slow to load, loaded once. ``None`` means the engine is switched off."""
@@ -67,24 +76,35 @@ class Engines:
 
     @classmethod
     def load(cls, settings: BackendSettings) -> Engines:
-        tts = create_tts(
-            settings.tts_engine,
-            espeak_binary=settings.espeak_binary,
-            timeout_s=settings.tts_timeout_s,
-            piper_voice=settings.piper_voice_path,
-        )
-        llm = (
-            OllamaClient(settings.ollama_url, settings.ollama_model, settings.ollama_timeout_s)
-            if settings.ollama_url
-            else None
-        )
-        return cls(
-            stt=create_stt(settings),
-            scorer=create_scorer(),
-            translator=create_translator(settings),
-            tts=tts,
-            llm=llm,
-        )
+        """Load every engine, in parallel threads (the models load in native code).
+
+        STT and the scorer are required: their failure propagates (the service stays not
+        ready, saying why). A TTS engine or translator that cannot load is logged and
+        switched off, so turns still complete with ``tts``/``translation`` degraded.
+        """
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="load") as pool:
+            stt = pool.submit(create_stt, settings)
+            scorer = pool.submit(create_scorer)
+            translator = pool.submit(create_translator, settings)
+            tts = pool.submit(
+                create_tts,
+                settings.tts_engine,
+                espeak_binary=settings.espeak_binary,
+                timeout_s=settings.tts_timeout_s,
+                piper_voice=settings.piper_voice_path,
+            )
+            llm = (
+                OllamaClient(settings.ollama_url, settings.ollama_model, settings.ollama_timeout_s)
+                if settings.ollama_url
+                else None
+            )
+            return cls(
+                stt=stt.result(),
+                scorer=scorer.result(),
+                translator=_optional("translation", translator),
+                tts=_optional("tts", tts),
+                llm=llm,
+            )
 
     def describe(self) -> dict[str, str]:
         return {
