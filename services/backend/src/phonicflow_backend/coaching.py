@@ -262,10 +262,13 @@ class TemplateCoach:
                 en_out.append(f"{quote_list(names, 'and')}: {first.tip_en}".strip())
                 pt_out.append(f"{quote_list(names, 'e')}: {first.tip_pt}".strip())
                 continue
-            sound = _TH_SOUND.get(words[0].error or "", "T")
+            # "think" heard as T and "there" as D: name both sounds rather than only the first
+            sounds = list(dict.fromkeys(_TH_SOUND.get(w.error or "", "T") for w in words))
             en_words, pt_words = quote_list(names, "and"), quote_list(names, "e")
-            en_out.append(tip.en.format(words=en_words, words_cap=en_words, sound=sound))
-            pt_out.append(tip.pt.format(words=pt_words, words_cap=pt_words, sound=sound))
+            en_out.append(tip.en.format(words=en_words, words_cap=en_words,
+                                        sound=" or ".join(sounds)))  # fmt: skip
+            pt_out.append(tip.pt.format(words=pt_words, words_cap=pt_words,
+                                        sound=" ou ".join(sounds)))  # fmt: skip
         return en_out, pt_out
 
 
