@@ -80,6 +80,8 @@ class TestCoachingTemplates:
             in TemplateCoach().coach(unaligned, transcript="hi", target_text=None).en
         )
         assert "couldn't hear" in TemplateCoach().coach(None, transcript="", target_text=None).en
+        long_note = TemplateCoach().coach(None, transcript="word " * 80, target_text=None)
+        assert "long one" in long_note.en and "comprido" in long_note.pt
 
     def test_quote_list(self) -> None:
         assert quote_list(["a"], "and") == '"a"'

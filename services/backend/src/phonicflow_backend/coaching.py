@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from phonicflow_backend.scoring import Assessment, WordResult
+from phonicflow_backend.scoring import Assessment, ScorerConfig, WordResult
 
 #: Tips per reply: more than two reads like a wall of corrections on a phone screen.
 MAX_TIPS = 2
@@ -179,6 +179,12 @@ _NOT_SCORED = (
     "Dessa vez não consegui avaliar sua pronúncia palavra por palavra. Tenta gravar de novo, um "
     "pouco mais perto do microfone.",
 )
+_LONG_NOTE = (
+    "That was a long one! I check pronunciation word by word on shorter notes, about one or two "
+    "sentences. Try sending a single sentence.",
+    "Esse áudio ficou comprido! Eu avalio a pronúncia palavra por palavra em áudios mais curtos, "
+    "de uma ou duas frases. Manda uma frase de cada vez.",
+)
 _NOTHING_HEARD = (
     "I couldn't hear any words in that note. Try again in a quiet place, speaking clearly.",
     "Não consegui ouvir nenhuma palavra nesse áudio. Tenta de novo num lugar mais silencioso, "
@@ -219,6 +225,8 @@ class TemplateCoach:
         if assessment is None:
             if not transcript.strip():
                 return CoachingText(*_NOTHING_HEARD)
+            if len(transcript.split()) > ScorerConfig().max_words:
+                return CoachingText(*_LONG_NOTE)
             return CoachingText(*_NOT_SCORED)
         if not assessment.aligned:
             return CoachingText(*_NOT_SCORED)
