@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from telegram import Message, Update
 from telegram.constants import ChatAction
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from phonicflow_bot import metrics
@@ -113,8 +114,29 @@ async def handle_audio(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     try:
         async with chat_action(context, chat_id, ChatAction.RECORD_VOICE):
             with stage("download", kind=audio.kind):
-                telegram_file = await context.bot.get_file(audio.file_id)
+                try:
+                    telegram_file = await context.bot.get_file(audio.file_id)
+                except BadRequest as exc:
+                    # Telegram gave no size up front but refuses files over 20 MB here.
+                    if "too big" not in str(exc).lower():
+                        raise
+                    metrics.AUDIO_PROCESSED.labels("rejected").inc()
+                    limit = f"{settings.max_audio_size_mb:g}"
+                    await send_html(
+                        context,
+                        chat_id,
+                        text(session.language, "too_big", size="> 20", limit=limit),
+                    )
+                    return
                 data = bytes(await telegram_file.download_as_bytearray())
+            if len(data) > settings.max_audio_size_bytes:  # no file_size was given
+                metrics.AUDIO_PROCESSED.labels("rejected").inc()
+                size = f"{len(data) / MB:.1f}"
+                limit = f"{settings.max_audio_size_mb:g}"
+                await send_html(
+                    context, chat_id, text(session.language, "too_big", size=size, limit=limit)
+                )
+                return
             with stage("convert", kind=audio.kind, size_bytes=len(data)):
                 wav = await svc.converter.to_wav(data, expected_duration=audio.duration)
             target = (session.practice_target or {}).get("text")
