@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from phonicflow_emulator.client import EmulatorUser
-from phonicflow_emulator.testing import EmulatorHandle
+from phonicflow_emulator.testing import EmulatorHandle, running_emulator
 from phonicflow_testing.otlp import OtlpReceiver
 from phonicflow_testing.processes import ServiceProcess, free_port
 from phonicflow_testing.speech import encode, synth_wav
@@ -182,3 +182,30 @@ def test_redis_going_away_is_survived_and_the_learner_told(
         user.send_voice(voice_ogg, duration=2)  # sessions were lost with Redis: a new one
         reply, *_ = user.wait_for_messages(3, timeout=WAIT)
         assert "I heard" in reply["text"]
+
+
+def test_two_replicas_sharing_redis_share_one_rate_limit(
+    bots: Any, emulator: EmulatorHandle, redis_url: str
+) -> None:
+    """Two bot processes, each polling its own Telegram (one poller per token), one Redis:
+    the same learner writing to both gets BOT_RATE_LIMIT_MPM answers in total and one notice."""
+    with running_emulator() as second:
+        bots.start(BOT_RATE_LIMIT_MPM="4", REDIS_URL=redis_url)
+        bots.start(
+            BOT_RATE_LIMIT_MPM="4",
+            REDIS_URL=redis_url,
+            TELEGRAM_BOT_TOKEN=second.token,
+            TELEGRAM_API_BASE_URL=second.api_base_url,
+            TELEGRAM_FILE_BASE_URL=second.file_base_url,
+        )
+        here = emulator.client.user(3015, first_name="Ana")
+        there = second.client.user(3015, first_name="Ana")
+        for n in range(4):
+            here.send_text(f"/help {n}")
+            there.send_text(f"/help {n}")
+        time.sleep(2.0)
+        answers = here.messages() + there.messages()
+        helps = [m for m in answers if "/practice" in m.get("text", "")]
+        notices = [m for m in answers if "very fast" in m.get("text", "")]
+        assert len(helps) == 4
+        assert len(notices) == 1
