@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 from phonicflow_emulator.client import AsyncEmulatorClient
 from phonicflow_emulator.testing import running_emulator
