@@ -56,6 +56,10 @@ _BEAMS: dict[str, dict[str, float | bool]] = {
     "wide": {"beam": 1e-150, "wbeam": 1e-120, "pbeam": 1e-150},
     "loop": {},
 }
+# Decoders start with an empty dictionary: every word they see is added under a made-up
+# spelling from the Lexicon, so loading cmudict into each of them would cost ~25 MB and
+# ~0.25 s per decoder for nothing.
+_DECODER_DICT = Path(__file__).with_name("decoder.dict")
 #: variant decoders tried in turn until one reaches the end of the utterance
 _GRAMMARS = ("grammar", "grammar_nofiller")
 #: aligners tried in turn until one reaches the end of the utterance
@@ -214,7 +218,7 @@ class SphinxScorer:
         # bestpath rescoring squeezes phones to impossible durations in alignment: off
         decoder = Decoder(
             hmm=str(self._hmm),
-            dict=str(self._dict),
+            dict=str(_DECODER_DICT),
             lm=None,
             bestpath=False,
             loglevel="FATAL",
