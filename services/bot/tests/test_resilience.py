@@ -221,3 +221,17 @@ def test_a_backend_answer_that_breaks_the_contract_is_a_clear_try_again(
     user.send_text("hello")
     assert SERVICE_DOWN in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
     assert bot.running
+
+
+def test_a_learner_who_blocked_the_bot_does_not_break_it(
+    bot: ServiceProcess, emulator: EmulatorHandle
+) -> None:
+    blocker = learner(emulator, 3016)
+    blocker.block()
+    before = metric(bot, "phonicflow_bot_errors_total", kind="blocked_by_user")
+    blocker.send_text("/help")
+    wait_until(lambda: metric(bot, "phonicflow_bot_errors_total", kind="blocked_by_user") > before)
+    assert "learner blocked the bot" in bot.logs()
+    blocker.unblock()
+    blocker.send_text("/help")
+    assert "/practice" in blocker.wait_for_messages(1, timeout=WAIT)[0]["text"]

@@ -27,7 +27,7 @@ from typing import Any
 from opentelemetry import trace
 from redis.asyncio import Redis
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -166,6 +166,11 @@ async def rate_limit_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Anything a handler did not expect: log it (redacted), count it, tell the learner."""
+    if isinstance(context.error, Forbidden):
+        # The learner blocked the bot: nothing is wrong here and nobody can be told.
+        metrics.ERRORS.labels("blocked_by_user").inc()
+        log.info("learner blocked the bot", extra={"update_id": getattr(update, "update_id", None)})
+        return
     metrics.ERRORS.labels("unhandled").inc()
     log.error(
         "unhandled error",
