@@ -132,3 +132,17 @@ def test_concurrent_assessments_give_the_same_answers_as_one_at_a_time(
         t.join(timeout=60)
     assert not errors
     assert got == expected
+
+
+def test_a_decoder_whose_dictionary_grew_too_big_is_replaced_and_scoring_goes_on(
+    cases: ModuleType,
+) -> None:
+    # free speech brings new words forever; a tiny limit makes every call replace its decoders
+    scorer = create_scorer(ScorerConfig(max_decoder_words=5))
+    first = scorer.assess(cases.pcm16(TARGET), RATE, TARGET)
+    again = scorer.assess(cases.pcm16(TARGET), RATE, TARGET)
+    other = scorer.assess(cases.pcm16("The big house is red"), RATE, "The big house is red")
+    assert first == again
+    assert first.aligned and other.aligned
+    # nothing left in the pools has outgrown the limit
+    assert all(added <= 5 for added in vars(scorer)["_added"].values())

@@ -204,6 +204,9 @@ class SphinxScorer:
         self.lexicon = Lexicon.load(self._dict, config.espeak_ng, config.espeak_timeout)
         # one pool per kind of decoder. Grammar decoders apart from aligners: once a
         # pocketsphinx 5.1 decoder has run an FSG search, its forced alignment drops words.
+        # words added to each pooled decoder's dictionary, by id(decoder); a decoder is used by
+        # one thread at a time, so its entry is too
+        self._added: dict[int, int] = {}
         self._pools: dict[str, queue.LifoQueue[Decoder]] = {
             kind: queue.LifoQueue() for kind in _BEAMS
         }
@@ -239,7 +242,12 @@ class SphinxScorer:
         try:
             yield decoder
         finally:
-            pool.put(decoder)
+            # free speech keeps adding new words to a decoder's dictionary: past the limit,
+            # let this decoder go and start the next call on a fresh one
+            if self._added.get(id(decoder), 0) <= self.config.max_decoder_words:
+                pool.put(decoder)
+            else:
+                self._added.pop(id(decoder), None)
 
     # -- input checks -------------------------------------------------------------------
 
@@ -366,6 +374,7 @@ class SphinxScorer:
             name = _dict_name(phones)
             if name not in pending and decoder.lookup_word(name) is None:
                 pending[name] = phones
+        self._added[id(decoder)] = self._added.get(id(decoder), 0) + len(pending)
         for name, phones in pending.items():
             # update=False: searches are rebuilt by set_align_text / add_jsgf_string anyway, and
             # rebuilding the active (alignment) search here breaks the next alignment

@@ -35,6 +35,8 @@ _IPA: list[tuple[str, Phones]] = sorted(
     ],
     key=lambda item: -len(item[0]),
 )  # fmt: skip
+#: words spelled by espeak-ng kept in memory; free-speech transcripts bring new words forever
+MAX_SPELLED_CACHE = 20_000
 _IGNORED = re.compile("[ˈˌːˑ\u0303\u032f\u0361.‿ \n-]")
 
 
@@ -61,6 +63,7 @@ class Lexicon:
         self, entries: dict[str, list[Phones]], espeak: str | None, espeak_timeout: float
     ) -> None:
         self._entries = entries
+        self._spelled: dict[str, list[Phones]] = {}
         self._espeak = espeak
         self._timeout = espeak_timeout
         self._lock = threading.Lock()
@@ -85,13 +88,16 @@ class Lexicon:
     def lookup(self, word: str) -> list[Phones]:
         """All pronunciations of ``word`` (dictionary order: the most common first)."""
         with self._lock:
-            found = self._entries.get(word)
+            found = self._entries.get(word, self._spelled.get(word))
         if found is not None:
             return found
         spelled = self._spell(word)
+        result = [spelled] if spelled else []
         with self._lock:
-            self._entries[word] = [spelled] if spelled else []
-            return self._entries[word]
+            if len(self._spelled) >= MAX_SPELLED_CACHE:
+                self._spelled.clear()
+            self._spelled[word] = result
+        return result
 
     def _spell(self, word: str) -> Phones | None:
         if self._espeak is None or not re.fullmatch(r"[a-z']+", word):

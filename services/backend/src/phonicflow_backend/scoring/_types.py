@@ -90,6 +90,8 @@ DEFAULT_SLOPE_NATS = 1.0
 DEFAULT_FLAGGED_SCORE_CAP = 50.0
 #: threads running the free phone loop beside the other passes (one per concurrent assess)
 DEFAULT_LOOP_THREADS = 2
+#: a decoder whose dictionary has grown past this many added pronunciations is replaced
+DEFAULT_MAX_DECODER_WORDS = 50_000
 #: how long espeak-ng may take to spell an unknown word, seconds
 DEFAULT_ESPEAK_TIMEOUT = 5.0
 
@@ -111,6 +113,7 @@ class ScorerConfig:
     max_seconds: float = DEFAULT_MAX_SECONDS
     max_words: int = DEFAULT_MAX_WORDS
     loop_threads: int = DEFAULT_LOOP_THREADS
+    max_decoder_words: int = DEFAULT_MAX_DECODER_WORDS
     silence_rms: float = DEFAULT_SILENCE_RMS
     mispronounced_below: float = DEFAULT_MISPRONOUNCED_BELOW
     canonical_weight: float = DEFAULT_CANONICAL_WEIGHT
