@@ -21,6 +21,7 @@ one of each kind at a time); each loads the model once and is reused.
 from __future__ import annotations
 
 import array
+import contextlib
 import math
 import queue
 import statistics
@@ -202,11 +203,11 @@ class SphinxScorer:
         self._hmm = config.model_dir or model / "en-us" / "en-us"
         self._dict = config.dictionary or model / "en-us" / "cmudict-en-us.dict"
         self.lexicon = Lexicon.load(self._dict, config.espeak_ng, config.espeak_timeout)
-        # one pool per kind of decoder. Grammar decoders apart from aligners: once a
-        # pocketsphinx 5.1 decoder has run an FSG search, its forced alignment drops words.
         # words added to each pooled decoder's dictionary, by id(decoder); a decoder is used by
         # one thread at a time, so its entry is too
         self._added: dict[int, int] = {}
+        # One pool per kind of decoder. Grammar decoders are kept apart from aligners: once a
+        # pocketsphinx 5.1 decoder has run a variant grammar, its forced alignment drops words.
         self._pools: dict[str, queue.LifoQueue[Decoder]] = {
             kind: queue.LifoQueue() for kind in _BEAMS
         }
@@ -397,11 +398,13 @@ class SphinxScorer:
         decoder.start_utt()
         try:
             decoder.process_raw(pcm16, full_utt=True)
-        finally:
-            try:
+            # a search that never reached its final state fails here
+            decoder.end_utt()
+        except RuntimeError:
+            # leave the decoder reusable for the next call
+            with contextlib.suppress(RuntimeError):
                 decoder.end_utt()
-            except RuntimeError:
-                return False
+            return False
         return True
 
     def _variant_decode(
