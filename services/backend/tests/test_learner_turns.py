@@ -200,7 +200,7 @@ def test_bot_status_metrics_and_openapi(client: httpx.Client) -> None:
     session = new_session(client)
     client.post("/process", headers={"session_id": session}, data={"text": "hi"}).raise_for_status()
     status = client.get("/bot/status").json()
-    assert status["status"] == "ok" and status["engines"]["stt"] == "pocketsphinx"
+    assert status["status"] == "ok" and status["engines"]["stt"] == "whisper"
     accepted = client.post(
         "/bot/metrics", json={"event": "audio_processed", "value": 2, "labels": {"k": "v"}}
     )

@@ -40,7 +40,7 @@ def test_a_turn_is_traced_stage_by_stage_inside_the_callers_trace(
     root = [s for s in ours if s.parent_span_id == parent_id]
     assert len(root) == 1 and "/process" in root[0].name
     stt = next(s for s in ours if s.name == "stt")
-    assert stt.attributes["stt.engine"] == "pocketsphinx"
+    assert stt.attributes["stt.engine"] == "whisper"
     assert by_id[stt.parent_span_id].name == "pipeline"
     assert next(s for s in ours if s.name == "scoring").attributes["scoring.words"] >= 1
     assert not [s for s in spans if "healthz" in s.name]

