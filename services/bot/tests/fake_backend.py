@@ -237,6 +237,9 @@ def build_app(fake: FakeBackend) -> Starlette:
 
     async def practice_next(request: Request) -> Response:
         exclude = request.query_params.get("exclude")
+        focus = request.query_params.get("focus")
+        if focus and focus not in {s["focus"] for s in SENTENCES}:
+            return error(422, "unknown_focus", f"unknown focus {focus!r}; use one of th")
         choice = next((s for s in SENTENCES if s["id"] != exclude), SENTENCES[0])
         return JSONResponse(choice)
 

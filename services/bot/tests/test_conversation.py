@@ -323,6 +323,24 @@ def test_practice_mode_sends_a_sentence_with_audio_and_scores_against_it(
     assert "Thank you for the thoughtful gift" in following["text"]
 
 
+def test_practice_with_a_sound_asks_for_it_and_an_unknown_sound_gets_the_choices(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+) -> None:
+    user = learner(emulator, 1810)
+    user.send_text("/practice th")
+    target, _reference = user.wait_for_messages(2, timeout=WAIT)
+    assert "Say this sentence" in target["text"]
+    user.press_button(target["message_id"], "p:next")
+    user.wait_for_messages(2, timeout=WAIT)
+    asked = [r["query"].get("focus") for r in fake_backend.requests("/practice/next")]
+    assert asked[-2:] == ["th", "th"], "the sound is kept for the next sentence"
+
+    user.send_text("/practice <b>dragons</b>")
+    (told,) = user.wait_for_messages(1, timeout=WAIT)
+    assert "no sentences for “<b>dragons</b>”" in told["text"]
+    assert "/practice th" in told["text"]
+
+
 def test_delete_erases_the_learner_here_and_in_the_backend_after_confirming(
     bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any, rig: Any
 ) -> None:

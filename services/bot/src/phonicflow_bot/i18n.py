@@ -33,7 +33,8 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "<b>What I can do</b>\n"
         "🎙 Send a voice note, audio file or video note in English: I score your pronunciation.\n"
         "💬 Send text: I answer and keep the conversation going.\n\n"
-        "/start – start a new session\n/practice – get a sentence to practise\n"
+        "/start – start a new session\n/practice – get a sentence to practise "
+        "(/practice th for TH, also h_r, i_ih, final_s_ed, vowel_insertion)\n"
         "/feedback – repeat your last feedback\n/history – your recent turns\n"
         "/status – your session\n/new – start a new conversation\n"
         "/language – English or Portuguese\n/delete – erase everything about you\n"
@@ -41,7 +42,8 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "pt": "<b>O que eu sei fazer</b>\n"
         "🎙 Mande um áudio, arquivo de áudio ou vídeo redondo em inglês: eu avalio sua pronúncia.\n"
         "💬 Mande texto: eu respondo e a conversa continua.\n\n"
-        "/start – começar uma nova sessão\n/practice – receber uma frase para praticar\n"
+        "/start – começar uma nova sessão\n/practice – receber uma frase para praticar "
+        "(/practice th para o TH; também h_r, i_ih, final_s_ed, vowel_insertion)\n"
         "/feedback – repetir o último feedback\n/history – suas últimas mensagens\n"
         "/status – sua sessão\n/new – começar uma nova conversa\n"
         "/language – inglês ou português\n/delete – apagar tudo sobre você\n"
@@ -168,6 +170,14 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "nothing_to_replay": {
         "en": "🔇 I have no audio to replay for that turn.",
         "pt": "🔇 Não tenho áudio para repetir dessa mensagem.",
+    },
+    "practice_focus_unknown": {
+        "en": "🤔 I have no sentences for “{focus}”. Pick a sound: /practice th, "
+        "/practice h_r, /practice i_ih, /practice final_s_ed, /practice vowel_insertion "
+        "— or just /practice.",
+        "pt": "🤔 Não tenho frases para “{focus}”. Escolha um som: /practice th, "
+        "/practice h_r, /practice i_ih, /practice final_s_ed, /practice vowel_insertion "
+        "— ou só /practice.",
     },
     "practice_unavailable": {
         "en": "😓 I couldn't get a practice sentence right now. Please try again in a minute.",

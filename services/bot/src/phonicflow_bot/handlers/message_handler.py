@@ -34,11 +34,13 @@ from phonicflow_bot.handlers.replies import deliver_result
 from phonicflow_bot.i18n import text
 from phonicflow_bot.services import BotServices, services
 from phonicflow_bot.telemetry import stage
-from phonicflow_bot.utils.api_client import BackendError
+from phonicflow_bot.utils.api_client import BackendError, BackendRejected
 from phonicflow_bot.utils.audio_converter import ConverterError
 from phonicflow_bot.utils.session_manager import STATE_ACTIVE, STATE_PRACTICE, Session
 
 log = logging.getLogger(__name__)
+#: A /practice argument longer than this is not a sound name; it is cut before it goes anywhere.
+MAX_FOCUS_CHARS = 32
 
 
 async def begin(
@@ -179,8 +181,9 @@ async def propose_sentence(
     svc = services(context)
     chat_id = _chat_id(update)
     previous = (session.practice_target or {}).get("id") or session.extra.get("last_practice_id")
+    focus = session.extra.get("practice_focus")
     with stage("backend", call="practice_next"):
-        sentence = await svc.backend.practice_next(exclude=previous)
+        sentence = await svc.backend.practice_next(exclude=previous, focus=focus)
     session.practice_target = {
         "id": str(sentence["id"]),
         "text": str(sentence["text"]),
@@ -218,8 +221,25 @@ async def send_reference_audio(
 
 @guarded
 async def practice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/practice, or /practice th (a sound to drill; kept for "another sentence")."""
     session = await begin(update, context)
-    await propose_sentence(update, context, session)
+    focus = " ".join(context.args or []).strip()[:MAX_FOCUS_CHARS] or None
+    if focus is None:
+        session.extra.pop("practice_focus", None)
+    else:
+        session.extra["practice_focus"] = focus
+    try:
+        await propose_sentence(update, context, session)
+    except BackendRejected as exc:
+        if exc.code != "unknown_focus":
+            raise
+        session.extra.pop("practice_focus", None)
+        await services(context).sessions.save(session)
+        await send_html(
+            context,
+            _chat_id(update),
+            text(session.language, "practice_focus_unknown", focus=escape(focus or "")),
+        )
 
 
 @guarded

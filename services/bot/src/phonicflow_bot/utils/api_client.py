@@ -250,9 +250,11 @@ class BackendClient:
             return False
         return True
 
-    async def practice_next(self, exclude: str | None = None) -> dict[str, Any]:
-        """GET /practice/next → {id, text, focus, hint_en, hint_pt}."""
-        params = {"exclude": exclude} if exclude else None
+    async def practice_next(
+        self, exclude: str | None = None, focus: str | None = None
+    ) -> dict[str, Any]:
+        """GET /practice/next → {id, text, focus, hint_en, hint_pt}; 422 unknown_focus."""
+        params = {k: v for k, v in {"exclude": exclude, "focus": focus}.items() if v} or None
         response = await self._request("GET", "/practice/next", params=params)
         return _json_object(response, "id", "text")
 
