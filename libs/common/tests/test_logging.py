@@ -50,6 +50,14 @@ def test_a_registered_secret_is_redacted_from_tracebacks_and_extra_fields(capsys
     assert event["header"] == "X-Bot-Key: [REDACTED]"
 
 
+def test_a_percent_encoded_token_in_a_download_url_is_redacted():
+    encoded = TOKEN.replace(":", "%3A")
+    assert (
+        redact(f"GET /file/bot{encoded}/voice/file_1.oga")
+        == "GET /file/bot[REDACTED]/voice/file_1.oga"
+    )
+
+
 def test_redact_leaves_ordinary_text_alone():
     assert redact("learner 12345 said: I tink so") == "learner 12345 said: I tink so"
 

@@ -26,8 +26,9 @@ from typing import Any
 from opentelemetry import trace
 
 # A Telegram bot token: the bot's numeric id, a colon, 35 URL-safe base64 characters. Matched
-# loosely (30+) so that a test token or a future format is caught too.
-_TOKEN_PATTERN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")
+# loosely (30+) so that a test token or a future format is caught too, and with the colon
+# percent-encoded as it appears in file-download URLs (/file/bot123%3AABC.../voice.ogg).
+_TOKEN_PATTERN = re.compile(r"\d{3,}(?::|%3[Aa])[A-Za-z0-9_-]{30,}")
 _REDACTED = "[REDACTED]"
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
