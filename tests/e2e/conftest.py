@@ -8,7 +8,6 @@ in-test OTLP receiver, so a scenario can check that one trace spans all three se
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ import pytest
 
 from phonicflow_emulator.testing import running_emulator
 from phonicflow_testing.otlp import OtlpReceiver
-from phonicflow_testing.processes import ServiceProcess, free_port
+from phonicflow_testing.processes import ServiceProcess, eventually, free_port
 from phonicflow_testing.speech import encode, synth_wav, wav_info
 
 BOT_KEY = "e2e-bot-key-" + uuid.uuid4().hex  # the backend's BOT_PRIVATE_KEY for this run
@@ -176,13 +175,7 @@ def learner(system: System) -> Any:
     return system.emulator.client.user(next(_next_user), first_name="Ana", language_code="en")
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 20.0, message: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s: {message}")
+wait_until = eventually
 
 
 def voice_note(text: str) -> tuple[bytes, int]:

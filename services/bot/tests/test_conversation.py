@@ -7,11 +7,7 @@ scenario uses its own learner id.
 from __future__ import annotations
 
 import json
-import subprocess
-import tempfile
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -19,7 +15,7 @@ import redis
 
 from phonicflow_emulator.client import EmulatorUser
 from phonicflow_emulator.testing import EmulatorHandle
-from phonicflow_testing.processes import ServiceProcess
+from phonicflow_testing.processes import ServiceProcess, eventually
 from phonicflow_testing.speech import encode, synth_wav
 
 T = TypeVar("T")
@@ -34,29 +30,6 @@ def speech() -> bytes:
 @pytest.fixture(scope="module")
 def voice_ogg(speech: bytes) -> bytes:
     return encode(speech, "ogg")
-
-
-def encode_m4a(wav: bytes) -> bytes:
-    """M4A as phones record it (the ipod muxer needs a seekable file, not a pipe)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        source, target = Path(tmp, "in.wav"), Path(tmp, "out.m4a")
-        source.write_bytes(wav)
-        subprocess.run(
-            ["ffmpeg", "-v", "error", "-i", str(source), "-c:a", "aac", "-b:a", "64k", str(target)],
-            check=True, timeout=60,
-        )  # fmt: skip
-        return target.read_bytes()
-
-
-def eventually(probe: Callable[[], T | None], timeout: float = WAIT) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.05)
 
 
 def message_by_id(user: EmulatorUser, message_id: int) -> dict[str, Any]:
@@ -156,7 +129,7 @@ def test_every_kind_of_audio_is_heard(
     bot: ServiceProcess, emulator: EmulatorHandle, speech: bytes, kind: str, fmt: str
 ) -> None:
     user = learner(emulator, 1100 + len(kind) * 10 + len(fmt))
-    data = encode_m4a(speech) if fmt == "m4a" else encode(speech, fmt)
+    data = encode(speech, "m4a") if fmt == "m4a" else encode(speech, fmt)
     if kind.startswith("audio"):
         mime = "audio/mpeg" if fmt == "mp3" else "audio/mp4"
         user.send_audio(data, duration=2, mime_type=mime, file_name=f"speech.{fmt}")

@@ -22,7 +22,7 @@ import pytest
 from phonicflow_emulator.client import EmulatorUser
 from phonicflow_emulator.testing import EmulatorHandle, running_emulator
 from phonicflow_testing.otlp import OtlpReceiver
-from phonicflow_testing.processes import ServiceProcess, free_port
+from phonicflow_testing.processes import ServiceProcess, eventually, free_port
 from phonicflow_testing.speech import encode, synth_wav
 
 WAIT = 15.0
@@ -42,14 +42,6 @@ def bots(rig: Any) -> Iterator[Any]:
 
 def learner(emulator: EmulatorHandle, user_id: int, lang: str = "en") -> EmulatorUser:
     return emulator.client.user(user_id, first_name="Ana", language_code=lang)
-
-
-def wait_until(probe: Any, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.05)
 
 
 def health(bot: ServiceProcess, path: str) -> httpx.Response:
@@ -82,7 +74,7 @@ def test_the_token_never_reaches_the_logs_even_at_debug(
     user = learner(emulator, 3010)
     user.send_voice(voice_ogg, duration=2)
     user.send_text("/help")
-    wait_until(lambda: any("/practice" in m.get("text", "") for m in user.messages()))
+    eventually(lambda: any("/practice" in m.get("text", "") for m in user.messages()))
     bot.stop()
     captured = bot.logs() + log_file.read_text(encoding="utf-8")
     assert "getUpdates" in captured, "DEBUG logging really was on"
@@ -102,7 +94,7 @@ def test_sigterm_finishes_the_voice_note_in_hand_then_exits_zero(
     before = len(fake_backend.requests("/process"))
     fake_backend.fault("/process", delay=2.0, times=1)
     user.send_voice(voice_ogg, duration=2)
-    wait_until(lambda: len(fake_backend.requests("/process")) > before)
+    eventually(lambda: len(fake_backend.requests("/process")) > before)
     assert bot.stop(signal.SIGTERM, timeout=30) == 0
     reply, *voices = user.wait_for_messages(3, timeout=1)
     assert "I heard" in reply["text"] and all("voice" in v for v in voices)

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from phonicflow_emulator.client import EmulatorUser
 from phonicflow_emulator.testing import EmulatorHandle
-from phonicflow_testing.processes import ServiceProcess
+from phonicflow_testing.processes import ServiceProcess, eventually
 from phonicflow_testing.speech import encode, synth_wav
 
 WAIT = 15.0
@@ -47,14 +47,6 @@ def metric(bot: ServiceProcess, name: str, **labels: str) -> float:
 
 def learner(emulator: EmulatorHandle, user_id: int, lang: str = "en") -> EmulatorUser:
     return emulator.client.user(user_id, first_name="Ana", language_code=lang)
-
-
-def wait_until(probe: Any, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.05)
 
 
 def health(bot: ServiceProcess, path: str) -> httpx.Response:
@@ -149,7 +141,7 @@ def test_when_sending_voice_fails_the_text_still_arrives(
     user.send_voice(voice_ogg, duration=2)
     [reply] = user.wait_for_messages(1, timeout=WAIT)
     assert "I heard" in reply["text"]
-    wait_until(lambda: len(emulator.client.calls("sendVoice")) >= 2)
+    eventually(lambda: len(emulator.client.calls("sendVoice")) >= 2)
     time.sleep(0.3)
     assert not [m for m in user.messages() if "voice" in m]
     user.send_voice(voice_ogg, duration=2)
@@ -230,7 +222,7 @@ def test_a_learner_who_blocked_the_bot_does_not_break_it(
     blocker.block()
     before = metric(bot, "phonicflow_bot_errors_total", kind="blocked_by_user")
     blocker.send_text("/help")
-    wait_until(lambda: metric(bot, "phonicflow_bot_errors_total", kind="blocked_by_user") > before)
+    eventually(lambda: metric(bot, "phonicflow_bot_errors_total", kind="blocked_by_user") > before)
     assert "learner blocked the bot" in bot.logs()
     blocker.unblock()
     blocker.send_text("/help")

@@ -5,6 +5,6 @@ suite gets the fixtures in :mod:`phonicflow_testing.plugin`; the functions below
 directly (``from phonicflow_testing import free_port, ServiceProcess, speech``).
 """
 
-from phonicflow_testing.processes import ServiceProcess, free_port, wait_for_port
+from phonicflow_testing.processes import ServiceProcess, eventually, free_port, wait_for_port
 
-__all__ = ["ServiceProcess", "free_port", "wait_for_port"]
+__all__ = ["ServiceProcess", "eventually", "free_port", "wait_for_port"]
