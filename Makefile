@@ -55,7 +55,7 @@ images-podman: ## prepare podman (+ an offline debian base) and build the images
 	@ENGINE=podman scripts/k8s/build-images.sh
 
 compose-up: ## run docker-compose.yml with the Telegram emulator (chat page on 127.0.0.1:8081)
-	@TELEGRAM_BOT_TOKEN=123456789:emulator-token-not-a-secret-000000000 \
+	@TELEGRAM_BOT_TOKEN=1000000:local-emulator-token \
 	 TELEGRAM_API_BASE_URL=http://emulator:8081/bot TELEGRAM_FILE_BASE_URL=http://emulator:8081/file/bot \
 	 docker compose --profile emulator up -d --build
 

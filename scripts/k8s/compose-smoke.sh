@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 PROJECT=phonicflow-smoke
-EMULATOR_TOKEN=123456789:emulator-token-not-a-secret-000000000
+EMULATOR_TOKEN=1000000:local-emulator-token
 say() { printf '\033[1m[compose-smoke]\033[0m %s\n' "$*" >&2; }
 free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

@@ -24,7 +24,7 @@ from pydantic_settings import SettingsConfigDict
 from phonicflow_common.settings import ServiceSettings
 
 # A test token by design: the emulator is public and the value is in the docs.
-DEFAULT_TOKEN = "123456789:emulator-token-not-a-secret-000000000"  # noqa: S105
+DEFAULT_TOKEN = "1000000:local-emulator-token"  # noqa: S105
 DEFAULT_PORT = 8081
 
 
