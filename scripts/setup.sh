@@ -40,7 +40,9 @@ if ! command -v uv >/dev/null; then
   fi
 fi
 say "syncing .venv from uv.lock"
-uv sync --all-packages --locked --quiet
+# compiled at install time: services start faster, and no first-import compile happens under
+# pytest's warnings-as-errors
+uv sync --all-packages --locked --quiet --compile-bytecode
 
 # helm renders the chart in the chart tests; kept in .bin/ so nothing global is touched
 if [ "${SKIP_HELM:-0}" != 1 ] && ! command -v helm >/dev/null && [ ! -x .bin/helm ]; then
