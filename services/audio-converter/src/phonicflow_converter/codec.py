@@ -89,6 +89,11 @@ VOICE_RATE = 48000  # Opus always runs at 48 kHz; Telegram voice notes are 48 kH
 VOICE_CHANNELS = 1
 DEFAULT_VOICE_BITRATE = 32000  # what Telegram clients send
 MIN_VOICE_BITRATE, MAX_VOICE_BITRATE = 6000, 510000  # libopus' own bounds
+#: libopus tuned for speech: "voip" favours intelligibility at voice-note bitrates, and
+#: complexity 5 of 10 costs ~30 % less CPU than the default (a 13.5 s espeak reply: 150 → 104 ms
+#: here) for a difference nobody hears in a synthetic voice. Replies are the converter's
+#: biggest cost per learner (docs/benchmarks.md, "Bot").
+VOICE_ENCODER_OPTIONS = {"application": "voip", "compression_level": "5"}
 
 TRUNCATION_TOLERANCE_SECONDS = 1.0
 """Telegram reports whole seconds, so a decode this much short is still a complete upload."""
@@ -565,7 +570,9 @@ def to_voice(
     )
     out = io.BytesIO()
     with av.open(out, mode="w", format="ogg") as container:
-        stream = container.add_stream("libopus", rate=VOICE_RATE, layout="mono")
+        stream = container.add_stream(
+            "libopus", rate=VOICE_RATE, layout="mono", options=VOICE_ENCODER_OPTIONS
+        )
         stream.bit_rate = bitrate
         frame_size = stream.codec_context.frame_size or 960
         step = frame_size * 50  # one second per frame keeps the per-frame overhead negligible
