@@ -2,7 +2,7 @@
 
 - ``GET /healthz`` — liveness: 200 while the polling loop runs, 503 once it stopped;
 - ``GET /readyz``  — readiness: 200 when Redis (if used), the converter's gRPC health and the
-  backend's ``/healthz`` all answer; 503 with a JSON body naming what failed;
+  backend's ``/readyz`` (models loaded: it can score a note) all answer; 503 with a JSON body naming what failed;
 - ``GET /metrics`` — Prometheus text (:mod:`phonicflow_bot.metrics`).
 
 A few lines of asyncio streams instead of a web framework: the server shares PTB's loop and

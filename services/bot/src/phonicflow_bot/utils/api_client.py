@@ -263,9 +263,13 @@ class BackendClient:
         return (await self._request("GET", f"/practice/{sentence_id}/audio")).content
 
     async def health_check(self) -> bool:
-        """GET /healthz once, no retries: True when the backend answers 200."""
+        """GET /readyz once, no retries: True when the backend can serve a turn.
+
+        Readiness, not liveness: a backend still loading its speech models is alive but would
+        fail the learner's note, so the bot reports it as down (readiness, the health gauge).
+        """
         try:
-            response = await self._client.get("/healthz", timeout=2.0)
+            response = await self._client.get("/readyz", timeout=2.0)
         except httpx.HTTPError:
             return False
         return response.status_code == 200
