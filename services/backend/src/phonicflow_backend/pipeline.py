@@ -272,42 +272,38 @@ class Pipeline:
             return self.engines.coach.coach(assessment, transcript=transcript, target_text=target)
 
         fallback = await stages.run("coaching", templates)
-        if self.engines.llm is None:
-            return fallback
-        llm = self.engines.llm
-        try:
-            english = await stages.run(
-                "llm", lambda: llm.generate(coaching_prompt(assessment, transcript, target))
-            )
-        except LlmError as exc:
-            stages.fail("llm", exc)
-            return fallback
-        try:
-            portuguese = await self._translate(stages, english)
-        except TranslationError as exc:
-            stages.fail("translation", exc)
-            return fallback
-        return CoachingText(english, portuguese, source="llm")
+        texts = await self._llm_in_both_languages(
+            stages, lambda: coaching_prompt(assessment, transcript, target)
+        )
+        return fallback if texts is None else CoachingText(*texts, source="llm")
 
     async def _converse(self, stages: _Stages, text: str, *, drill: bool) -> Reply:
         async def templates() -> Reply:
             return self.engines.conversation.reply(text, drill=drill)
 
         fallback = await stages.run("conversation", templates)
-        if self.engines.llm is None or not text.strip():
+        if not text.strip():
             return fallback
+        texts = await self._llm_in_both_languages(stages, lambda: conversation_prompt(text))
+        return fallback if texts is None else Reply(*texts, source="llm")
+
+    async def _llm_in_both_languages(
+        self, stages: _Stages, prompt: Callable[[], str]
+    ) -> tuple[str, str] | None:
+        """The LLM's English and its translation, or None (stage marked degraded) to fall back."""
         llm = self.engines.llm
+        if llm is None:
+            return None
         try:
-            english = await stages.run("llm", lambda: llm.generate(conversation_prompt(text)))
+            english = await stages.run("llm", lambda: llm.generate(prompt()))
         except LlmError as exc:
             stages.fail("llm", exc)
-            return fallback
+            return None
         try:
-            portuguese = await self._translate(stages, english)
+            return english, await self._translate(stages, english)
         except TranslationError as exc:
             stages.fail("translation", exc)
-            return fallback
-        return Reply(english, portuguese, source="llm")
+            return None
 
     async def _speak(self, stages: _Stages, en: str, pt: str | None) -> bytes | None:
         """English (then Portuguese) speech as one WAV, or None with ``tts`` degraded."""

@@ -80,33 +80,28 @@ async def handle_audio(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     chat_id = message.chat_id
 
     # Limits come first: nothing is downloaded for a file we would refuse anyway.
+    refusal: tuple[str, dict[str, str]] | None = None
     if audio.file_size is not None and audio.file_size > settings.max_audio_size_bytes:
+        refusal = (
+            "too_big",
+            {
+                "size": f"{audio.file_size / MB:.1f}",
+                "limit": f"{settings.max_audio_size_mb:g}",
+            },
+        )
+    elif audio.duration > settings.max_audio_duration_seconds:
+        refusal = (
+            "too_long",
+            {
+                "duration": f"{audio.duration:g}",
+                "limit": f"{settings.max_audio_duration_seconds:g}",
+            },
+        )
+    if refusal is not None:
         metrics.AUDIO_PROCESSED.labels("rejected").inc()
         lang = (await begin(update, context, announce_expiry=False)).language
-        await send_html(
-            context,
-            chat_id,
-            text(
-                lang,
-                "too_big",
-                size=f"{audio.file_size / MB:.1f}",
-                limit=f"{settings.max_audio_size_mb:g}",
-            ),
-        )
-        return
-    if audio.duration > settings.max_audio_duration_seconds:
-        metrics.AUDIO_PROCESSED.labels("rejected").inc()
-        lang = (await begin(update, context, announce_expiry=False)).language
-        await send_html(
-            context,
-            chat_id,
-            text(
-                lang,
-                "too_long",
-                duration=f"{audio.duration:g}",
-                limit=f"{settings.max_audio_duration_seconds:g}",
-            ),
-        )
+        key, values = refusal
+        await send_html(context, chat_id, text(lang, key, **values))
         return
 
     session = await begin(update, context)
