@@ -57,6 +57,12 @@ ROUND_TIMEOUT_SECONDS = 120.0
 TARGET = "p99 overhead < 100 ms for a voice note at 50 concurrent learners; nothing lost or doubled"
 
 
+def cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU time of a process and its children (the bench client: itself)."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -146,7 +152,7 @@ async def run_level(
     rounds: int,
     ogg: bytes,
     backend_url: str,
-    bot: psutil.Process,
+    processes: dict[str, psutil.Process],
     spacing: float = 0.0,
 ) -> dict[str, Any]:
     base = 100_000 * level + (50_000 if spacing else 0)
@@ -154,9 +160,9 @@ async def run_level(
     # Warm-up: every learner gets a session before timing starts.
     await asyncio.gather(*(user.send_text("/start") for user in users))
     await asyncio.gather(*(user.wait_for_messages(1, timeout=60) for user in users))
-    cpu_before = sum(bot.cpu_times()[:2])
+    cpu_before = {name: cpu_seconds(p) for name, p in processes.items()}
     results = [await run_round(client, users, ogg, backend_url, spacing) for _ in range(rounds)]
-    cpu = sum(bot.cpu_times()[:2]) - cpu_before
+    cpu = {name: cpu_seconds(p) - cpu_before[name] for name, p in processes.items()}
     e2e = [v for r in results for v in r["e2e"]]
     first = [v for r in results for v in r["first"]]
     overhead = [v for r in results for v in r["overhead"]]
@@ -166,7 +172,7 @@ async def run_level(
         "notes": level * rounds,
         "first_p50": percentile(first, 50),
         "first_p99": percentile(first, 99),
-        "bot_cpu_ms": cpu * 1000 / max(1, answered),
+        "cpu_ms": {name: seconds * 1000 / max(1, answered) for name, seconds in cpu.items()},
         "e2e_p50": percentile(e2e, 50),
         "e2e_p99": percentile(e2e, 99),
         "p50": percentile(overhead, 50),
@@ -184,21 +190,26 @@ async def measure(
     paced: tuple[int, float] | None,
     emulator_url: str,
     backend_url: str,
-    bot: psutil.Process,
+    processes: dict[str, psutil.Process],
 ) -> list[dict[str, Any]]:
     ogg = encode(synth_wav("I think three trees are there"), "ogg")
     client = AsyncEmulatorClient(emulator_url, timeout=120)
     try:
         rows = [
             await run_level(
-                client, level, rounds or DEFAULT_ROUNDS.get(level, 2), ogg, backend_url, bot
+                client,
+                level,
+                rounds or DEFAULT_ROUNDS.get(level, 2),
+                ogg,
+                backend_url,
+                processes,
             )
             for level in levels
         ]
         if paced:
             learners, rate = paced
             rows.append(
-                await run_level(client, learners, 1, ogg, backend_url, bot, spacing=1 / rate)
+                await run_level(client, learners, 1, ogg, backend_url, processes, spacing=1 / rate)
             )
         return rows
     finally:
@@ -261,7 +272,15 @@ def main() -> int:
             name="bot",
         )
         with bot:
-            assert bot.proc is not None
+            assert bot.proc and converter.proc and backend.proc and redis.proc
+            processes = {
+                "bot": psutil.Process(bot.proc.pid),
+                "converter": psutil.Process(converter.proc.pid),
+                "emulator": psutil.Process(emulator.pid),
+                "backend": psutil.Process(backend.proc.pid),
+                "redis": psutil.Process(redis.proc.pid),
+                "bench": psutil.Process(),
+            }
             rows = asyncio.run(
                 measure(
                     args.levels,
@@ -269,7 +288,7 @@ def main() -> int:
                     (int(args.paced[0]), args.paced[1]) if args.paced[0] else None,
                     emulator.url,
                     f"http://127.0.0.1:{backend_port}",
-                    psutil.Process(bot.proc.pid),
+                    processes,
                 )
             )
     print(f"target: {TARGET}")
@@ -283,9 +302,17 @@ def main() -> int:
         print(
             f"| {r['level']} | {r['notes']} | {r['first_p50']:.0f} / {r['first_p99']:.0f} "
             f"| {r['p50']:.0f} / {r['p99']:.0f} | {r['e2e_p50']:.0f} / {r['e2e_p99']:.0f} "
-            f"| {r['backend_ms']:.1f} | {r['bot_cpu_ms']:.1f} | {r['rate']:.1f} "
+            f"| {r['backend_ms']:.1f} | {r['cpu_ms']['bot']:.1f} | {r['rate']:.1f} "
             f"| {r['lost']} | {r['doubled']} |"
         )
+    print()
+    names = list(rows[0]["cpu_ms"]) if rows else []
+    print("CPU ms per voice note, by process (all share the same cores):")
+    print("| learners | " + " | ".join(names) + " | all |")
+    print("|---|" + "---|" * (len(names) + 1))
+    for r in rows:
+        cells = " | ".join(f"{r['cpu_ms'][n]:.1f}" for n in names)
+        print(f"| {r['level']} | {cells} | {sum(r['cpu_ms'].values()):.1f} |")
     return 1 if any(r["lost"] or r["doubled"] for r in rows) else 0
 
 

@@ -11,8 +11,8 @@ Usage::
         ...
 
 The handle has ``.url``, ``.token``, ``.api_base_url`` (``<url>/bot``), ``.file_base_url``
-(``<url>/file/bot``), ``.client`` (an :class:`EmulatorClient`, closed on exit), ``.port``
-and ``.logs()`` (the process's output, for failure messages). Extra ``EMULATOR_*`` settings go
+(``<url>/file/bot``), ``.client`` (an :class:`EmulatorClient`, closed on exit), ``.port``,
+``.pid`` and ``.logs()`` (the process's output, for failure messages). Extra ``EMULATOR_*`` settings go
 in ``env``.
 """
 
@@ -47,6 +47,7 @@ class EmulatorHandle:
     port: int
     client: EmulatorClient
     log_path: Path
+    pid: int
 
     @property
     def api_base_url(self) -> str:
@@ -108,7 +109,9 @@ def running_emulator(
     try:
         _wait_ready(url, proc, log_path)
         client = EmulatorClient(url)
-        yield EmulatorHandle(url=url, token=token, port=port, client=client, log_path=log_path)
+        yield EmulatorHandle(
+            url=url, token=token, port=port, client=client, log_path=log_path, pid=proc.pid
+        )
     finally:
         if client is not None:
             client.close()
