@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
+import uvloop
 from opentelemetry import trace
 from redis.asyncio import Redis
 from telegram import BotCommand, Update
@@ -327,6 +328,10 @@ def build_application(settings: BotSettings) -> Application[Any, Any, Any, Any, 
 
 def run(settings: BotSettings) -> None:
     """Poll until SIGTERM/SIGINT; in-flight updates finish before the process exits."""
+    # uvloop: the bot is a few dozen small HTTP and gRPC exchanges per voice note, and the
+    # stdlib loop's own bookkeeping is a visible share of that (docs/benchmarks.md, "Bot").
+    # PTB and asyncio.run both take their loop from the policy.
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     if not settings.telegram_bot_enabled:
         asyncio.run(_run_health_only(settings))
         return
