@@ -1,7 +1,8 @@
 """Delivering a backend result: the text reply first, then the voice replies.
 
-The text goes out before any audio work, so a learner always gets their feedback even when
-fetching, converting or sending the voice notes fails (seed 7.2).
+The text goes out first while the voice notes are fetched and converted alongside; a failure of
+that audio work is logged and skipped, so a learner always gets their feedback even when fetching,
+converting or sending the voice notes fails (seed 7.2).
 """
 
 from __future__ import annotations
@@ -58,20 +59,29 @@ async def deliver_result(
     """
     lang = session.language
     turn_id = str(result.get("turn_id") or "")
-    await send_html(
-        context, chat_id, format_feedback(result, lang), feedback_keyboard(lang, turn_id)
-    )
-    wanted = [(kind, field) for kind, field in VOICE_REPLIES if result.get(field)]
-    # Both voice notes are fetched and converted at once; they are still sent in order.
-    voices = await asyncio.gather(
-        *(fetch_voice(svc, session.session_id, kind, turn_id or None) for kind, _ in wanted)
-    )
+    wanted = [kind for kind, field in VOICE_REPLIES if result.get(field)]
+    # The voice notes are fetched and converted while the text goes out, and each is sent as
+    # soon as it is ready, in order: the learner hears the coaching one sooner.
+    pending = [
+        asyncio.create_task(fetch_voice(svc, session.session_id, kind, turn_id or None))
+        for kind in wanted
+    ]
     file_ids: dict[str, str] = {}
-    for (kind, _), voice in zip(wanted, voices, strict=True):
-        if voice is None:
-            continue
-        sent = await send_voice(context, chat_id, voice)
-        if sent is not None and sent.voice is not None:
-            file_ids[kind] = sent.voice.file_id
+    try:
+        await send_html(
+            context, chat_id, format_feedback(result, lang), feedback_keyboard(lang, turn_id)
+        )
+        for kind, task in zip(wanted, pending, strict=True):
+            voice = await task
+            if voice is None:
+                continue
+            sent = await send_voice(context, chat_id, voice)
+            if sent is not None and sent.voice is not None:
+                file_ids[kind] = sent.voice.file_id
+    finally:
+        # The text could not be sent (or we are shutting down): the voices are not wanted.
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
     session.last_feedback = {"result": result, "voice_file_ids": file_ids}
     await svc.sessions.save(session)
