@@ -34,6 +34,15 @@ from phonicflow_backend import __version__
 from phonicflow_backend.audio import AudioError, AudioTooLongError, decode_wav
 from phonicflow_backend.config import BackendSettings
 from phonicflow_backend.errors import ApiError, error_body, error_responses, install_error_handlers
+from phonicflow_backend.idempotency import (
+    IDEMPOTENCY_KEY_HEADER,
+    MAX_KEY_LENGTH,
+    REPLAYED_HEADER,
+    InFlight,
+    KeyReusedError,
+    parse_idempotency_key,
+    request_fingerprint,
+)
 from phonicflow_backend.metrics import Metrics
 from phonicflow_backend.models import (
     AcceptedResponse,
@@ -54,9 +63,12 @@ from phonicflow_backend.models import (
 from phonicflow_backend.pipeline import Engines, Pipeline, TurnResult
 from phonicflow_backend.practice import UnknownFocusError, get_item, next_item
 from phonicflow_backend.storage import (
+    AUDIO_TYPES,
     AudioType,
+    KeyedOutcome,
     NoAudioError,
     Storage,
+    StoredKey,
     TurnRecord,
     UnknownSessionError,
     now_iso,
@@ -82,6 +94,7 @@ class AppState:
     pipeline: Pipeline | None = None
     load_error: str | None = None
     practice_audio: dict[str, bytes] = field(default_factory=dict)
+    in_flight: InFlight = field(default_factory=InFlight)
 
 
 class BodyLimitMiddleware:
@@ -263,13 +276,97 @@ def _response(session_id: str, turn_id: str, result: TurnResult) -> ProcessRespo
     )
 
 
+async def _read_upload(file: UploadFile, settings: BackendSettings) -> bytes:
+    data = await file.read()
+    if len(data) > settings.max_audio_bytes:
+        raise ApiError(
+            413, "too_large",
+            f"the audio is over MAX_AUDIO_SIZE_MB={settings.max_audio_size_mb:g}",
+        )  # fmt: skip
+    return data
+
+
+async def _run_turn(
+    state: AppState,
+    session: str,
+    data: bytes | None,
+    text: str | None,
+    target: str | None,
+    *,
+    key: tuple[str, str] | None = None,
+) -> ProcessResponse:
+    """Decode, run the pipeline, store the turn (with its key and answer when ``key`` =
+    (key, fingerprint) is given) and return the answer."""
+    settings = state.settings
+    pipeline = _pipeline(state)
+    if data is not None:
+        try:
+            pcm = await asyncio.to_thread(decode_wav, data, max_seconds=settings.max_audio_seconds)
+        except AudioTooLongError as exc:
+            raise ApiError(413, "audio_too_long", str(exc)) from None
+        except AudioError as exc:
+            code = "empty_audio" if not data else "not_audio"
+            raise ApiError(415, code, str(exc)) from None
+        result = await pipeline.run_audio(pcm, target)
+    else:
+        assert text is not None
+        result = await pipeline.run_text(text)
+    turn_id = str(uuid.uuid4())
+    record = TurnRecord(
+        turn_id=turn_id, timestamp=now_iso(), user=result.transcript,
+        conversational=result.reply.en, coaching=result.coaching.en,
+        coaching_portuguese=result.coaching.pt,
+        conversational_portuguese=result.reply.pt,
+        score=result.assessment.overall_score if result.assessment else None,
+        target_text=result.target_text,
+    )  # fmt: skip
+    audio: dict[AudioType, bytes] = {}
+    if result.coaching_audio is not None:
+        audio["coaching"] = result.coaching_audio
+    if result.conversational_audio is not None:
+        audio["conversational"] = result.conversational_audio
+    answer = _response(session, turn_id, result)
+    keyed = KeyedOutcome(key[0], key[1], answer.model_dump(mode="json")) if key else None
+    try:
+        async with state.storage.session_lock(session):
+            await asyncio.to_thread(state.storage.add_turn, session, record, audio, key=keyed)
+    except UnknownSessionError:
+        raise ApiError(404, "unknown_session", "the session was deleted meanwhile") from None
+    log.info(
+        "turn processed",
+        extra={"session_id": session, "turn_id": turn_id, "degraded": ",".join(result.degraded),
+               "total_ms": result.timings_ms.get("total", 0)},
+    )  # fmt: skip
+    return answer
+
+
+def _replayed_body(storage: Storage, session: str, stored: StoredKey) -> dict[str, Any]:
+    """The stored answer; an audio URL whose file retention has removed since turns null."""
+    body = dict(stored.response)
+    available = dict(body.get("audio_available") or {})
+    for kind in AUDIO_TYPES:
+        try:
+            storage.audio_path(session, kind, stored.turn_id)
+        except (NoAudioError, UnknownSessionError):
+            body[f"{kind}_audio_path"] = None
+            available[kind] = False
+    body["audio_available"] = available
+    return body
+
+
 def _build_router() -> APIRouter:
     api = APIRouter(dependencies=[Depends(require_bot_key)])
 
     @api.post(
         "/process",
         response_model=ProcessResponse,
-        responses=error_responses(401, 404, 413, 415, 422, 503),
+        responses={
+            **error_responses(400, 401, 404, 413, 415, 422, 503),
+            200: {
+                "description": f"The turn; a repeat of an {IDEMPOTENCY_KEY_HEADER} gets the "
+                f"stored answer with the header {REPLAYED_HEADER}: true"
+            },
+        },
         summary="Process one learner turn: a WAV voice note, or a typed text",
     )
     async def process(
@@ -279,59 +376,49 @@ def _build_router() -> APIRouter:
         file: Annotated[UploadFile | None, File(description="WAV audio (16 kHz mono PCM16 preferred)")] = None,
         text: Annotated[str | None, Form(description="A text-only turn (no audio)")] = None,
         target_text: Annotated[str | None, Form(description="Drill mode: the sentence the learner was asked to say")] = None,
-    ) -> ProcessResponse:  # fmt: skip
+        idempotency_key: Annotated[str | None, Header(
+            alias=IDEMPOTENCY_KEY_HEADER,
+            description=f"Optional, 1-{MAX_KEY_LENGTH} printable ASCII characters: a repeat "
+                        "with the same key in the same session gets the first answer back "
+                        "instead of a second turn",
+        )] = None,
+    ) -> ProcessResponse | JSONResponse:  # fmt: skip
         settings = state.settings
+        key = parse_idempotency_key(idempotency_key)
         session = _session(state, session_id)
         text = _clean_text(text, "text", settings.max_text_chars)
         target = _clean_text(target_text, "target_text", settings.max_text_chars)
         if file is None and text is None:
             raise ApiError(422, "invalid_request", "send a 'file' (WAV audio) or a 'text' field")
-        pipeline = _pipeline(state)
-        if file is not None:
-            data = await file.read()
-            if len(data) > settings.max_audio_bytes:
-                raise ApiError(
-                    413, "too_large",
-                    f"the audio is over MAX_AUDIO_SIZE_MB={settings.max_audio_size_mb:g}",
-                )  # fmt: skip
-            try:
-                pcm = await asyncio.to_thread(
-                    decode_wav, data, max_seconds=settings.max_audio_seconds
-                )
-            except AudioTooLongError as exc:
-                raise ApiError(413, "audio_too_long", str(exc)) from None
-            except AudioError as exc:
-                code = "empty_audio" if not data else "not_audio"
-                raise ApiError(415, code, str(exc)) from None
-            result = await pipeline.run_audio(pcm, target)
-        else:
-            assert text is not None
-            result = await pipeline.run_text(text)
-        turn_id = str(uuid.uuid4())
-        record = TurnRecord(
-            turn_id=turn_id, timestamp=now_iso(), user=result.transcript,
-            conversational=result.reply.en, coaching=result.coaching.en,
-            coaching_portuguese=result.coaching.pt,
-            conversational_portuguese=result.reply.pt,
-            score=result.assessment.overall_score if result.assessment else None,
-            target_text=result.target_text,
-        )  # fmt: skip
-        audio: dict[AudioType, bytes] = {}
-        if result.coaching_audio is not None:
-            audio["coaching"] = result.coaching_audio
-        if result.conversational_audio is not None:
-            audio["conversational"] = result.conversational_audio
+        if key is None:
+            _pipeline(state)  # a 503 before reading the upload, as without a key
+            data = await _read_upload(file, settings) if file is not None else None
+            return await _run_turn(state, session, data, text, target)
+        # With a key the upload is read first: its bytes tell a repeat from a different
+        # request, and a repeat is answered from storage even while the engines load.
+        data = await _read_upload(file, settings) if file is not None else None
+        fingerprint = request_fingerprint(data, text, target)
         try:
-            async with state.storage.session_lock(session):
-                await asyncio.to_thread(state.storage.add_turn, session, record, audio)
-        except UnknownSessionError:
-            raise ApiError(404, "unknown_session", "the session was deleted meanwhile") from None
-        log.info(
-            "turn processed",
-            extra={"session_id": session, "turn_id": turn_id, "degraded": ",".join(result.degraded),
-                   "total_ms": result.timings_ms.get("total", 0)},
-        )  # fmt: skip
-        return _response(session, turn_id, result)
+            stored = await state.in_flight.claim(state.storage, session, key, fingerprint)
+        except KeyReusedError:
+            state.metrics.idempotent_requests.labels("conflict").inc()
+            raise ApiError(
+                422, "idempotency_key_reused",
+                f"this {IDEMPOTENCY_KEY_HEADER} was already used in this session for a "
+                "request with a different body",
+            ) from None  # fmt: skip
+        if stored is not None:
+            state.metrics.idempotent_requests.labels("replayed").inc()
+            log.info("turn replayed", extra={"session_id": session, "turn_id": stored.turn_id})
+            return JSONResponse(
+                _replayed_body(state.storage, session, stored), headers={REPLAYED_HEADER: "true"}
+            )
+        try:
+            result = await _run_turn(state, session, data, text, target, key=(key, fingerprint))
+        finally:
+            state.in_flight.release(session, key)
+        state.metrics.idempotent_requests.labels("processed").inc()
+        return result
 
     @api.get(
         "/conversation/{session_id}",

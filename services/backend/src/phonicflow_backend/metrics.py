@@ -8,6 +8,9 @@ One :class:`Metrics` per app, on its own registry, served as text at ``GET /metr
   translation, tts, total)
 - ``phonicflow_backend_stage_failures_total{stage}`` (a stage degraded)
 - ``phonicflow_backend_turns_total{kind}`` (audio, text)
+- ``phonicflow_backend_idempotent_requests_total{outcome}``: ``/process`` calls that carried an
+  ``Idempotency-Key``: ``processed`` (a new turn), ``replayed`` (a repeat answered from
+  storage), ``conflict`` (the key with a different body)
 - ``phonicflow_backend_pronunciation_score`` (histogram, 0–100)
 - ``phonicflow_backend_sessions_created_total``, ``phonicflow_backend_sessions_deleted_total``
 - ``phonicflow_backend_sessions`` (gauge: sessions on disk, counted when scraped)
@@ -38,6 +41,9 @@ class Metrics:
                                       "Pipeline stages that failed and were skipped", ["stage"],
                                       registry=r)  # fmt: skip
         self.turns = Counter("phonicflow_backend_turns", "Turns processed", ["kind"], registry=r)
+        self.idempotent_requests = Counter("phonicflow_backend_idempotent_requests",
+                                           "Requests that carried an Idempotency-Key",
+                                           ["outcome"], registry=r)  # fmt: skip
         self.score = Histogram("phonicflow_backend_pronunciation_score",
                                "Overall pronunciation score of scored turns",
                                buckets=_SCORE_BUCKETS, registry=r)  # fmt: skip

@@ -6,12 +6,19 @@ Layout (one directory per session, everything written atomically: temp file + ``
     STORAGE_DIR/sessions/<session uuid>/turns/<ns timestamp>-<turn uuid>.json   (append-only)
     STORAGE_DIR/sessions/<session uuid>/audio/<turn uuid>-coaching.wav
     STORAGE_DIR/sessions/<session uuid>/audio/<turn uuid>-conversational.wav
+    STORAGE_DIR/sessions/<session uuid>/keys/<sha256 of the Idempotency-Key>.json
 
 Each turn is its own file, so concurrent turns of one session never overwrite each other; a
 per-session lock additionally serialises retention pruning. Retention: a session keeps its last
 ``max_turns`` turns and the audio of its last ``max_audio_turns`` turns (settings
 ``SESSION_MAX_TURNS`` and ``SESSION_MAX_AUDIO_TURNS``). Session ids must be UUIDs, which also
 keeps every path inside ``STORAGE_DIR``.
+
+A turn sent with an ``Idempotency-Key`` (see :mod:`phonicflow_backend.idempotency`) also writes
+a key file: the key, the request's fingerprint, the turn it made and the answer that was sent.
+It is written after the audio and before the turn file, so a crash in between leaves a key
+that names no turn, which :meth:`Storage.find_key` treats as absent. A key lives as long as its
+turn: retention and ``delete_session`` remove both.
 
 Usage::
 
@@ -20,23 +27,26 @@ Usage::
     async with store.session_lock(session.session_id):
         store.add_turn(session.session_id, turn, audio={"coaching": wav_bytes})
     store.history(session.session_id)
+    store.find_key(session.session_id, "tg-42-1001")      # StoredKey | None
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 AudioType = Literal["coaching", "conversational"]
 AUDIO_TYPES: tuple[AudioType, ...] = ("coaching", "conversational")
@@ -72,6 +82,39 @@ class TurnRecord:
     score: float | None = None
     target_text: str | None = None
     audio: dict[str, bool] = field(default_factory=dict)
+    #: Names the turn's key file (``keys/<hash>.json``) so retention can remove it too.
+    idempotency_key_sha256: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TurnRecord:
+        """Ignores fields it does not know, so a newer backend's turns still read."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class KeyedOutcome:
+    """What :meth:`Storage.add_turn` keeps for a turn sent with an Idempotency-Key."""
+
+    key: str
+    fingerprint: str
+    response: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """What a turn sent with an Idempotency-Key left behind: enough to answer a repeat."""
+
+    key: str
+    fingerprint: str
+    turn_id: str
+    turn_file: str
+    response: dict[str, Any]
+
+
+def key_sha256(key: str) -> str:
+    """The key file's name: keys may hold any printable character, "/" included."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def parse_session_id(value: str) -> str:
@@ -134,8 +177,16 @@ class Storage:
             raise UnknownSessionError(session_id) from None
         return SessionInfo(**data)
 
-    def add_turn(self, session_id: str, turn: TurnRecord, audio: Mapping[AudioType, bytes]) -> None:
-        """Store the turn's audio, then the turn itself, then apply retention."""
+    def add_turn(
+        self,
+        session_id: str,
+        turn: TurnRecord,
+        audio: Mapping[AudioType, bytes],
+        *,
+        key: KeyedOutcome | None = None,
+    ) -> None:
+        """Store the turn's audio, its key file when ``key`` is given, then the turn itself,
+        then apply retention."""
         base = self._dir(session_id)
         if not (base / "session.json").is_file():
             raise UnknownSessionError(session_id)
@@ -143,8 +194,31 @@ class Storage:
             _write_atomic(base / "audio" / f"{turn.turn_id}-{kind}.wav", wav)
         turn.audio = {kind: kind in audio for kind in AUDIO_TYPES}
         name = f"{time.time_ns():020d}-{turn.turn_id}.json"
+        if key is not None:
+            stored = StoredKey(key.key, key.fingerprint, turn.turn_id, name, key.response)
+            turn.idempotency_key_sha256 = key_sha256(key.key)
+            _write_atomic(
+                base / "keys" / f"{turn.idempotency_key_sha256}.json",
+                json.dumps(asdict(stored), ensure_ascii=False).encode(),
+            )
         _write_atomic(base / "turns" / name, json.dumps(asdict(turn), ensure_ascii=False).encode())
         self._prune(base)
+
+    def find_key(self, session_id: str, key: str) -> StoredKey | None:
+        """The stored outcome of ``key`` in this session, or None (never used, its turn was
+        pruned, or a crash left it half-written; such leftovers are removed here)."""
+        path = self._dir(session_id) / "keys" / f"{key_sha256(key)}.json"
+        try:
+            stored = StoredKey(**json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError):
+            path.unlink(missing_ok=True)  # unreadable: as if the turn had never been stored
+            return None
+        if stored.key != key or not (path.parent.parent / "turns" / stored.turn_file).is_file():
+            path.unlink(missing_ok=True)
+            return None
+        return stored
 
     def _turn_files(self, base: Path) -> list[Path]:
         turns = base / "turns"
@@ -158,6 +232,7 @@ class Storage:
         files = self._turn_files(base)
         for old in files[: max(0, len(files) - self.max_turns)]:
             turn_id = old.stem.split("-", 1)[1]
+            self._drop_key_of(base, old)
             old.unlink(missing_ok=True)
             for kind in AUDIO_TYPES:
                 (base / "audio" / f"{turn_id}-{kind}.wav").unlink(missing_ok=True)
@@ -167,13 +242,21 @@ class Storage:
             for kind in AUDIO_TYPES:
                 (base / "audio" / f"{turn_id}-{kind}.wav").unlink(missing_ok=True)
 
+    def _drop_key_of(self, base: Path, turn_file: Path) -> None:
+        try:
+            digest = json.loads(turn_file.read_text(encoding="utf-8")).get("idempotency_key_sha256")
+        except (OSError, ValueError, AttributeError):
+            return  # find_key notices a key whose turn is gone and drops it then
+        if isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest):
+            (base / "keys" / f"{digest}.json").unlink(missing_ok=True)
+
     def history(self, session_id: str) -> list[TurnRecord]:
         self.get_session(session_id)
         turns: list[TurnRecord] = []
         for path in self._turn_files(self._dir(session_id)):
             try:
-                turns.append(TurnRecord(**json.loads(path.read_text(encoding="utf-8"))))
-            except (FileNotFoundError, json.JSONDecodeError, TypeError):
+                turns.append(TurnRecord.from_json(json.loads(path.read_text(encoding="utf-8"))))
+            except (FileNotFoundError, json.JSONDecodeError, TypeError, AttributeError):
                 continue  # pruned or deleted while we listed: not part of the history any more
         return turns
 
