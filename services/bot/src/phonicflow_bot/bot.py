@@ -50,6 +50,7 @@ from phonicflow_bot.health import HealthServer
 from phonicflow_bot.i18n import COMMANDS, LANGUAGES, text
 from phonicflow_bot.rate_limit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from phonicflow_bot.services import BOT_DATA_KEY, BotServices
+from phonicflow_bot.telegram_http import AiohttpRequest
 from phonicflow_bot.utils.api_client import BackendClient
 from phonicflow_bot.utils.audio_converter import ConverterClient
 from phonicflow_bot.utils.session_manager import (
@@ -312,12 +313,19 @@ def build_application(settings: BotSettings) -> Application[Any, Any, Any, Any, 
             )
         )
         .concurrent_updates(PerLearnerUpdateProcessor(settings.bot_max_concurrent_updates))
-        .connection_pool_size(settings.bot_max_concurrent_updates)
-        .pool_timeout(settings.bot_timeout)
-        .read_timeout(settings.bot_timeout)
-        .write_timeout(settings.bot_timeout)
-        .connect_timeout(settings.bot_timeout)
-        .get_updates_read_timeout(settings.bot_polling_timeout + GET_UPDATES_GRACE_SECONDS)
+        .request(
+            AiohttpRequest(
+                connection_pool_size=settings.bot_max_concurrent_updates,
+                timeout=settings.bot_timeout,
+            )
+        )
+        .get_updates_request(
+            AiohttpRequest(
+                connection_pool_size=1,
+                timeout=settings.bot_timeout,
+                read_timeout=settings.bot_polling_timeout + GET_UPDATES_GRACE_SECONDS,
+            )
+        )
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
