@@ -2,8 +2,9 @@
 
 Usage::
 
-    .venv/bin/python bench/bot.py                      # about a minute on 2 cores
-    .venv/bin/python bench/bot.py --levels 1 50 --rounds 5
+    .venv/bin/python bench/bot.py                      # about four minutes on 2 cores
+    .venv/bin/python bench/bot.py --levels 1 50 --rounds 5 --learners 0
+    .venv/bin/python bench/bot.py --levels 1 --learners 50 --duration 120
 
 Everything is a real process on loopback: the Telegram emulator, Redis, the audio converter,
 the bot (``python -m phonicflow_bot``), and as backend the instant responder
@@ -20,9 +21,19 @@ two conversions to WAV and voice (real converter), three uploads. ``updates/s`` 
 answered per second of wall time for the round. ``first reply`` = arrival → the feedback text
 (what the learner reads first; the voice notes follow). ``bot CPU ms/note`` = the bot
 process's CPU time over the level divided by notes answered: its own cost, free of queueing.
-Levels run as bursts (everyone at once), and one paced run (``--paced 50 5``: 50 learners,
-five notes a second) shows latency at a steady load. Every learner must get exactly three
-replies: anything lost or doubled is reported and fails the run.
+
+Two kinds of load:
+
+- *at once* (``--levels``): every learner sends a note in the same instant, a stress test of
+  queueing. On 2 cores it measures throughput more than latency: 50 notes in one instant are
+  50 × the CPU of a note, whatever the bot does, and the last learner waits for all of it.
+- *closed loop* (``--learners 50``, the target's "50 concurrent learners"): each learner
+  practises as a person does, sending a note, waiting for the three replies, then listening and
+  recording the next one (think time uniform in ``--think``, 5-15 s by default: ~5 notes/s
+  for 50 learners), for ``--duration`` seconds. Arrivals cluster at random, as real ones do.
+
+Every learner must get exactly three replies per note: anything lost or doubled is reported and
+fails the run. The CPU table shows every process's CPU per note (they all share the cores).
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import shutil
 import statistics
 import sys
@@ -51,6 +63,12 @@ ROOT = Path(__file__).resolve().parent.parent
 FAKE_BACKEND = ROOT / "services/bot/tests/fake_backend.py"
 REPLIES_PER_VOICE_NOTE = 3
 DEFAULT_LEVELS = (1, 50, 200)
+#: Closed loop at the default settings: the target's 50 learners, for two minutes.
+DEFAULT_LEARNERS = 50
+DEFAULT_THINK_SECONDS = (5.0, 15.0)
+DEFAULT_DURATION_SECONDS = 120.0
+#: Think times are random but the same every run.
+SEED = 20261124
 #: Rounds per level at the default settings: more rounds where each is cheap.
 DEFAULT_ROUNDS = {1: 20, 50: 3, 200: 2}
 ROUND_TIMEOUT_SECONDS = 120.0
@@ -82,18 +100,13 @@ async def run_round(
     users: list[Any],
     ogg: bytes,
     backend_url: str,
-    spacing: float = 0.0,
 ) -> dict[str, Any]:
-    """Every learner sends one voice note: all at once, or one every ``spacing`` seconds."""
+    """Every learner sends one voice note, all at the same moment."""
     cursor = (await client.events(after=0, timeout=0))["cursor"]
     backend_seen = len(await backend_requests(backend_url))
     started = time.time()
 
-    async def send(n: int, user: Any) -> None:
-        await asyncio.sleep(n * spacing)
-        await user.send_voice(ogg, duration=2)
-
-    await asyncio.gather(*(send(n, user) for n, user in enumerate(users)))
+    await asyncio.gather(*(user.send_voice(ogg, duration=2) for user in users))
     ids = {user.id for user in users}
     sent_at: dict[int, float] = {}
     replies: dict[int, list[float]] = defaultdict(list)
@@ -153,22 +166,21 @@ async def run_level(
     ogg: bytes,
     backend_url: str,
     processes: dict[str, psutil.Process],
-    spacing: float = 0.0,
 ) -> dict[str, Any]:
-    base = 100_000 * level + (50_000 if spacing else 0)
+    base = 100_000 * level
     users = [await client.user(base + n, first_name=f"L{n}") for n in range(level)]
     # Warm-up: every learner gets a session before timing starts.
     await asyncio.gather(*(user.send_text("/start") for user in users))
     await asyncio.gather(*(user.wait_for_messages(1, timeout=60) for user in users))
     cpu_before = {name: cpu_seconds(p) for name, p in processes.items()}
-    results = [await run_round(client, users, ogg, backend_url, spacing) for _ in range(rounds)]
+    results = [await run_round(client, users, ogg, backend_url) for _ in range(rounds)]
     cpu = {name: cpu_seconds(p) - cpu_before[name] for name, p in processes.items()}
     e2e = [v for r in results for v in r["e2e"]]
     first = [v for r in results for v in r["first"]]
     overhead = [v for r in results for v in r["overhead"]]
     answered = sum(r["answered"] for r in results)
     return {
-        "level": f"{level} paced {1 / spacing:g}/s" if spacing else f"{level} at once",
+        "level": f"{level} at once",
         "notes": level * rounds,
         "first_p50": percentile(first, 50),
         "first_p99": percentile(first, 99),
@@ -184,10 +196,111 @@ async def run_level(
     }
 
 
+async def run_closed_loop(
+    client: AsyncEmulatorClient,
+    learners: int,
+    think: tuple[float, float],
+    duration: float,
+    ogg: bytes,
+    backend_url: str,
+    processes: dict[str, psutil.Process],
+) -> dict[str, Any]:
+    """``learners`` learners practise for ``duration`` seconds, each in a loop: send a voice
+    note, wait for its three replies, think (uniform in ``think`` seconds: listening to the
+    replies and recording the next note), send the next one. Starts are spread over the first
+    think window, as people do not all press "send" in the same millisecond."""
+    rng = random.Random(SEED)
+    users = [await client.user(900_000 + n, first_name=f"C{n}") for n in range(learners)]
+    await asyncio.gather(*(user.send_text("/start") for user in users))
+    await asyncio.gather(*(user.wait_for_messages(1, timeout=60) for user in users))
+    by_id = {user.id: user for user in users}
+    cursor = (await client.events(after=0, timeout=0))["cursor"]
+    backend_seen = len(await backend_requests(backend_url))
+    sent_at: dict[int, list[float]] = defaultdict(list)
+    replies: dict[int, list[float]] = defaultdict(list)
+    answered = {uid: asyncio.Event() for uid in by_id}
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        nonlocal cursor
+        while not stop.is_set():
+            answer = await client.events(after=cursor, timeout=0.5)
+            cursor = answer["cursor"]
+            for event in answer["events"]:
+                uid = event.get("chat_id")
+                if event["kind"] != "message" or uid not in by_id:
+                    continue
+                if event["sender"] == "user":
+                    sent_at[uid].append(event["time"])
+                    continue
+                replies[uid].append(event["time"])
+                if len(replies[uid]) >= REPLIES_PER_VOICE_NOTE * len(sent_at[uid]):
+                    answered[uid].set()
+
+    async def learner(user: Any, first_delay: float) -> int:
+        await asyncio.sleep(first_delay)
+        notes = 0
+        while time.monotonic() < end:
+            answered[user.id].clear()
+            await user.send_voice(ogg, duration=2)
+            notes += 1
+            try:
+                await asyncio.wait_for(answered[user.id].wait(), ROUND_TIMEOUT_SECONDS)
+            except TimeoutError:
+                break  # counted as lost below
+            await asyncio.sleep(rng.uniform(*think))
+        return notes
+
+    cpu_before = {name: cpu_seconds(p) for name, p in processes.items()}
+    started = time.time()
+    end = time.monotonic() + duration
+    watcher = asyncio.create_task(watch())
+    notes = await asyncio.gather(*(learner(user, rng.uniform(0, think[1])) for user in users))
+    await asyncio.sleep(1.0)  # anything answered twice shows up now
+    stop.set()
+    await watcher
+    cpu = {name: cpu_seconds(p) - cpu_before[name] for name, p in processes.items()}
+    finished = max((max(r) for r in replies.values() if r), default=time.time())
+
+    backend = (await backend_requests(backend_url))[backend_seen:]
+    backend_ms = sum(r.get("ms", 0.0) for r in backend if r["path"] == "/process")
+    # The two GET /audio of a note run in parallel: count the longer, about half of both.
+    backend_ms += sum(r.get("ms", 0.0) for r in backend if r["path"].startswith("/audio/")) / 2
+    total_notes = sum(notes)
+    mean_backend = backend_ms / max(1, total_notes)
+    first, e2e = [], []
+    for uid in by_id:
+        for n, sent in enumerate(sent_at[uid]):
+            mine = replies[uid][n * REPLIES_PER_VOICE_NOTE : (n + 1) * REPLIES_PER_VOICE_NOTE]
+            if mine:
+                first.append((mine[0] - sent) * 1000)
+            if len(mine) == REPLIES_PER_VOICE_NOTE:
+                e2e.append((mine[-1] - sent) * 1000)
+    expected = {uid: REPLIES_PER_VOICE_NOTE * len(sent_at[uid]) for uid in by_id}
+    lost = sum(max(0, expected[u] - len(replies[u])) for u in by_id) // REPLIES_PER_VOICE_NOTE
+    doubled = sum(1 for u in by_id if len(replies[u]) > expected[u])
+    overhead = [value - mean_backend for value in e2e]
+    return {
+        "level": f"{learners} closed loop, think {think[0]:g}-{think[1]:g} s",
+        "notes": total_notes,
+        "first_p50": percentile(first, 50),
+        "first_p99": percentile(first, 99),
+        "cpu_ms": {name: sec * 1000 / max(1, len(e2e)) for name, sec in cpu.items()},
+        "e2e_p50": percentile(e2e, 50),
+        "e2e_p99": percentile(e2e, 99),
+        "p50": percentile(overhead, 50),
+        "p99": percentile(overhead, 99),
+        "backend_ms": mean_backend,
+        "rate": len(e2e) / max(1e-9, finished - started),
+        "lost": lost,
+        "doubled": doubled,
+    }
+
+
 async def measure(
     levels: list[int],
     rounds: int | None,
-    paced: tuple[int, float] | None,
+    closed_loop: tuple[int, tuple[float, float], float] | None,
     emulator_url: str,
     backend_url: str,
     processes: dict[str, psutil.Process],
@@ -206,10 +319,12 @@ async def measure(
             )
             for level in levels
         ]
-        if paced:
-            learners, rate = paced
+        if closed_loop:
+            learners, think, duration = closed_loop
             rows.append(
-                await run_level(client, learners, 1, ogg, backend_url, processes, spacing=1 / rate)
+                await run_closed_loop(
+                    client, learners, think, duration, ogg, backend_url, processes
+                )
             )
         return rows
     finally:
@@ -225,13 +340,20 @@ def main() -> int:
         "--rounds", type=int, default=None, help="rounds per level (default varies)"
     )
     parser.add_argument(
-        "--paced",
+        "--learners",
+        type=int,
+        default=DEFAULT_LEARNERS,
+        help="learners practising in a closed loop after the bursts (0: skip)",
+    )
+    parser.add_argument(
+        "--think",
         type=float,
         nargs=2,
-        default=[50, 5],
-        metavar=("LEARNERS", "PER_SECOND"),
-        help="also run LEARNERS learners sending one note each, PER_SECOND notes a second (0 0: skip)",
+        default=list(DEFAULT_THINK_SECONDS),
+        metavar=("MIN", "MAX"),
+        help="seconds between a learner's last reply and their next note",
     )
+    parser.add_argument("--duration", type=float, default=DEFAULT_DURATION_SECONDS)
     args = parser.parse_args()
 
     redis_port, converter_port, backend_port, health_port = (free_port() for _ in range(4))
@@ -285,7 +407,9 @@ def main() -> int:
                 measure(
                     args.levels,
                     args.rounds,
-                    (int(args.paced[0]), args.paced[1]) if args.paced[0] else None,
+                    (args.learners, (args.think[0], args.think[1]), args.duration)
+                    if args.learners
+                    else None,
                     emulator.url,
                     f"http://127.0.0.1:{backend_port}",
                     processes,
