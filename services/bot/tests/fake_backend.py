@@ -10,7 +10,17 @@ control API that tests call over HTTP:
   (``path`` is a prefix; ``times`` -1 = until cleared; ``status`` 0 = only delay)
 - ``DELETE /_fake/faults`` — behave again;
 - ``POST /_fake/wipe`` — forget every session (as if the backend's storage was wiped);
-- ``GET /_fake/requests`` — every request received: method, path, headers of interest, form.
+- ``GET /_fake/requests`` — every request received: method, path, headers of interest
+  (``idempotency_key`` among them), form, and ``replayed`` for a ``/process`` answered from a
+  stored key.
+
+``POST /process`` honours ``Idempotency-Key`` as docs/backend-api.md says: per session, a
+repeat gets the stored answer (``Idempotent-Replayed: true``), a repeat that arrives while the
+first is in progress waits for it, a failed first attempt stores nothing, the same key with a
+different body is ``422 idempotency_key_reused``, a malformed key ``400``; deleting the session
+(or ``/_fake/wipe``) forgets its keys. A delay-only fault on ``/process`` is the backend being
+slow *at processing*: the first request of a key claims it before sleeping, so a retry that
+arrives meanwhile waits for it, as in the real backend.
 
 The transcript and scores depend only on the input so tests can assert on them: a WAV turn is
 "heard" as ``i tink tree trees are dere`` with a TH→T error on "think"; a text turn echoes the
@@ -21,7 +31,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import io
+import json
+import re
 import struct
 import subprocess
 import time
@@ -70,12 +83,37 @@ def error(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail, "code": code}, status_code=status)
 
 
+MAX_KEY_LENGTH = 255
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
+
+
+def parse_key(value: str | None) -> str | None:
+    """The Idempotency-Key as the backend reads it; ValueError when malformed."""
+    if value is None:
+        return None
+    key = value.strip()
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    if not key or len(key) > MAX_KEY_LENGTH or not _PRINTABLE_ASCII.fullmatch(key):
+        raise ValueError(key)
+    return key
+
+
+def fingerprint(data: bytes | None, text: str | None, target: str | None) -> str:
+    parts = {"file": hashlib.sha256(data).hexdigest() if data is not None else None,
+             "text": text or None, "target_text": target or None}  # fmt: skip
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
 class FakeBackend:
     def __init__(self, bot_key: str | None) -> None:
         self.bot_key = bot_key
         self.sessions: dict[str, dict[str, Any]] = {}
         self.faults: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
+        # (session id, key) → {"fingerprint", "result"}; and the keys being processed now
+        self.keys: dict[tuple[str, str], dict[str, Any]] = {}
+        self.in_flight: dict[tuple[str, str], tuple[str, asyncio.Event]] = {}
         self.coaching_wav = speech_wav("Watch the T H sound in think.")
         self.reply_wav = speech_wav("Trees are lovely!")
         self.reference_wav = speech_wav(TARGET)
@@ -92,14 +130,18 @@ class FakeBackend:
             "session_id": request.headers.get("session_id"),
             "x_bot_key": request.headers.get("x-bot-key"),
             "traceparent": request.headers.get("traceparent"),
+            "idempotency_key": request.headers.get("idempotency-key"),
         }
         self.requests.append(record)
         request.state.record = record
+        request.state.delay = 0.0
         for fault in self.faults:
             if path.startswith(fault["path"]) and fault["times"] != 0:
                 if fault["times"] > 0:
                     fault["times"] -= 1
-                if fault.get("delay"):
+                if fault.get("delay") and path == "/process" and not fault.get("status"):
+                    request.state.delay = float(fault["delay"])  # slept in process(), see above
+                elif fault.get("delay"):
                     await asyncio.sleep(float(fault["delay"]))
                 if fault.get("status"):
                     return error(int(fault["status"]), "fault", "injected by the test")
@@ -156,14 +198,59 @@ def build_app(fake: FakeBackend) -> Starlette:
         target = form.get("target_text")
         record = request.state.record
         record["form"] = {k: v for k, v in form.items() if isinstance(v, str)}
-        if session is None:
+        try:
+            key = parse_key(request.headers.get("idempotency-key"))
+        except ValueError:
+            return error(400, "invalid_idempotency_key", "Idempotency-Key: 1-255 printable ASCII")
+        if session is None or sid is None:
             return error(404, "unknown_session", f"unknown session {sid}")
         if upload is None and not text:
             return error(422, "missing_input", "neither file nor text")
+        data = await upload.read() if upload is not None and not isinstance(upload, str) else None
+        delay: float = request.state.delay
+        if key is None:
+            await asyncio.sleep(delay)
+            return make_turn(sid, session, record, data, str(text or ""), str(target or ""))
+        slot = (sid, key)
+        mine = fingerprint(data, str(text or ""), str(target or ""))
+        claimed = slot not in fake.in_flight and slot not in fake.keys
+        if claimed:
+            fake.in_flight[slot] = (mine, asyncio.Event())
+        await asyncio.sleep(delay)
+        while not claimed:
+            if slot in fake.in_flight:
+                theirs, done = fake.in_flight[slot]
+                if theirs != mine:
+                    return error(422, "idempotency_key_reused", "key used with another body")
+                await done.wait()
+            elif slot in fake.keys:
+                stored = fake.keys[slot]
+                if stored["fingerprint"] != mine:
+                    return error(422, "idempotency_key_reused", "key used with another body")
+                record["replayed"] = True
+                return JSONResponse(stored["result"], headers={"Idempotent-Replayed": "true"})
+            else:
+                fake.in_flight[slot] = (mine, asyncio.Event())
+                claimed = True
+        try:
+            response = make_turn(sid, session, record, data, str(text or ""), str(target or ""))
+            if response.status_code == 200 and fake.session(sid) is session:
+                fake.keys[slot] = {"fingerprint": mine, "result": json.loads(bytes(response.body))}
+            return response
+        finally:
+            fake.in_flight.pop(slot)[1].set()
+
+    def make_turn(
+        sid: str,
+        session: dict[str, Any],
+        record: dict[str, Any],
+        data: bytes | None,
+        text: str,
+        target: str,
+    ) -> JSONResponse:
         pronunciation = None
-        transcript = str(text or "")
-        if upload is not None and not isinstance(upload, str):
-            data = await upload.read()
+        transcript = text
+        if data is not None:
             try:
                 with wave.open(io.BytesIO(data)) as wav:
                     record["wav"] = {"rate": wav.getframerate(), "channels": wav.getnchannels(),
@@ -221,6 +308,8 @@ def build_app(fake: FakeBackend) -> Starlette:
             return error(404, "unknown_session", f"unknown session {sid}")
         if request.method == "DELETE":
             del fake.sessions[sid]
+            for slot in [slot for slot in fake.keys if slot[0] == sid]:
+                del fake.keys[slot]
             return JSONResponse({"session_id": sid, "deleted": True})
         return JSONResponse({"session_id": sid, "history": session["turns"]})
 
@@ -263,6 +352,7 @@ def build_app(fake: FakeBackend) -> Starlette:
 
     async def wipe(request: Request) -> Response:
         fake.sessions.clear()
+        fake.keys.clear()
         return JSONResponse({"wiped": True})
 
     async def requests(request: Request) -> Response:

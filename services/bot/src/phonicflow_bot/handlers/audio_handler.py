@@ -25,6 +25,7 @@ from phonicflow_bot.handlers.replies import deliver_result
 from phonicflow_bot.i18n import text
 from phonicflow_bot.services import services
 from phonicflow_bot.telemetry import stage
+from phonicflow_bot.utils.api_client import message_idempotency_key
 from phonicflow_bot.utils.audio_converter import AudioRejected
 from phonicflow_bot.utils.session_manager import STATE_ACTIVE
 
@@ -135,9 +136,14 @@ async def handle_audio(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             with stage("convert", kind=audio.kind, size_bytes=len(data)):
                 wav = await svc.converter.to_wav(data, expected_duration=audio.duration)
             target = (session.practice_target or {}).get("text")
+            # One key per Telegram message: retries and a redelivered update are one turn.
+            key = message_idempotency_key(chat_id, message.message_id)
             with stage("backend", practice=bool(target)):
                 result = await svc.sessions.call(
-                    session, lambda sid: svc.backend.process(sid, wav=wav, target_text=target)
+                    session,
+                    lambda sid: svc.backend.process(
+                        sid, wav=wav, target_text=target, idempotency_key=key
+                    ),
                 )
     except AudioRejected:
         metrics.AUDIO_PROCESSED.labels("rejected").inc()

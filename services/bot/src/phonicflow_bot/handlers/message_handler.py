@@ -34,7 +34,11 @@ from phonicflow_bot.handlers.replies import deliver_result
 from phonicflow_bot.i18n import text
 from phonicflow_bot.services import BotServices, services
 from phonicflow_bot.telemetry import stage
-from phonicflow_bot.utils.api_client import BackendError, BackendRejected
+from phonicflow_bot.utils.api_client import (
+    BackendError,
+    BackendRejected,
+    message_idempotency_key,
+)
 from phonicflow_bot.utils.audio_converter import ConverterError
 from phonicflow_bot.utils.session_manager import STATE_ACTIVE, STATE_PRACTICE, Session
 
@@ -251,8 +255,10 @@ async def handle_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     svc = services(context)
     async with chat_action(context, message.chat_id, ChatAction.TYPING):
         with stage("backend", call="process_text"):
+            key = message_idempotency_key(message.chat_id, message.message_id)
             result = await svc.sessions.call(
-                session, lambda sid: svc.backend.process(sid, text=message.text)
+                session,
+                lambda sid: svc.backend.process(sid, text=message.text, idempotency_key=key),
             )
     session.conversation_turns += 1
     session.state = STATE_PRACTICE if session.practice_target else STATE_ACTIVE

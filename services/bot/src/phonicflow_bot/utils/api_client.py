@@ -4,7 +4,7 @@ Usage::
 
     async with BackendClient(settings.backend_url, timeout=30, bot_key="...") as backend:
         session = await backend.create_session(telegram_user_id=42, language="pt")
-        result = await backend.process(session.session_id, wav=wav_bytes)
+        result = await backend.process(session.session_id, wav=wav_bytes, idempotency_key="tg-1-2")
         wav = await backend.get_audio(session.session_id, "coaching", turn_id=result["turn_id"])
 
 Errors (all subclasses of :class:`BackendError`)::
@@ -18,7 +18,10 @@ Errors (all subclasses of :class:`BackendError`)::
     └── BackendProtocolError a 2xx whose body is not what docs/backend-api.md promises
 
 Timeouts, connection errors and 5xx are retried with exponential backoff (tenacity);
-4xx never are, because sending the same bad request again cannot succeed. The bot's key
+4xx never are, because sending the same bad request again cannot succeed. A retried
+``POST /process`` is safe because every attempt of one call carries the same
+``Idempotency-Key`` (see :func:`message_idempotency_key`): a backend that finished the attempt
+the bot gave up on answers the retry with that turn instead of storing a second one. The bot's key
 travels as ``X-Bot-Key``. Only this client's httpx instance is traced (traceparent
 propagation); Telegram's client is not, since its URLs hold the bot token.
 """
@@ -48,6 +51,16 @@ BACKOFF_INITIAL = 0.2
 BACKOFF_MAX = 2.0
 
 AudioType = Literal["coaching", "conversational"]
+
+#: The header of the IETF httpapi draft, as docs/backend-api.md names it.
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+
+
+def message_idempotency_key(chat_id: int, message_id: int) -> str:
+    """The key for the turn a Telegram message starts: the same for every retry, bot restart
+    and redelivery of that message, different for any other message (message ids are unique
+    per chat). Nothing secret goes in it."""
+    return f"tg-{chat_id}-{message_id}"
 
 
 class BackendError(Exception):
@@ -212,17 +225,23 @@ class BackendClient:
         wav: bytes | None = None,
         text: str | None = None,
         target_text: str | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """POST /process with a WAV recording and/or a text turn; returns the JSON result."""
+        """POST /process with a WAV recording and/or a text turn; returns the JSON result.
+
+        ``idempotency_key`` travels on every attempt of this call, so a retry after a timeout
+        gets the turn the backend already made (if it did) instead of a second one.
+        """
         form: dict[str, str] = {}
         if text is not None:
             form["text"] = text
         if target_text:
             form["target_text"] = target_text
         files = {"file": ("speech.wav", wav, "audio/wav")} if wav is not None else None
-        response = await self._request(
-            "POST", "/process", data=form, files=files, headers={"session_id": session_id}
-        )
+        headers = {"session_id": session_id}
+        if idempotency_key is not None:
+            headers[IDEMPOTENCY_KEY_HEADER] = idempotency_key
+        response = await self._request("POST", "/process", data=form, files=files, headers=headers)
         return _json_object(response, "turn_id", "user_transcript")
 
     async def get_conversation_history(self, session_id: str) -> list[dict[str, Any]]:
