@@ -137,3 +137,28 @@ async def test_requests_need_initialising_and_shut_down_twice_safely() -> None:
     await request.initialize()
     await request.shutdown()
     await request.shutdown()
+
+
+async def test_the_environments_proxy_is_used_unless_no_proxy_covers_the_host(
+    emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:  # a proxy address where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        dead_proxy = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    monkeypatch.setenv("HTTP_PROXY", dead_proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    for no_proxy, reachable in ((None, False), ("127.0.0.1", True)):
+        if no_proxy:
+            monkeypatch.setenv("NO_PROXY", no_proxy)
+        request = AiohttpRequest(connection_pool_size=1, timeout=2.0)
+        bot = Bot(emu.token, base_url=emu.api_base_url, request=request)
+        await request.initialize()
+        try:
+            if reachable:
+                assert (await bot.get_me()).is_bot
+            else:
+                with pytest.raises(NetworkError):
+                    await bot.get_me()
+        finally:
+            await request.shutdown()
