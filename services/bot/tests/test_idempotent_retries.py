@@ -27,6 +27,8 @@ BACKEND_TIMEOUT_S = 1.0
 SLOW_FIRST_ATTEMPT_S = 1.6
 #: How long to keep listening for a second, duplicate feedback that must not come.
 QUIET_S = 1.5
+#: conftest.BOT_KEY, which the fake backend requires (conftest is not importable by name).
+BOT_KEY_HEADER = {"X-Bot-Key": "bot-private-key-for-tests-0001"}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,7 @@ def stored_turns(fake_backend: Any, request: dict[str, Any]) -> list[dict[str, A
     """The turns the fake backend holds for the session of that /process request."""
     response = httpx.get(
         f"{fake_backend.url}/conversation/{request['session_id']}",
-        headers={"X-Bot-Key": request["x_bot_key"]},
+        headers=BOT_KEY_HEADER,
         timeout=5,
     )
     response.raise_for_status()
@@ -103,3 +105,26 @@ def test_a_text_retried_after_a_timeout_is_one_turn_and_distinct_texts_are_two(
     assert len(requests) == 3 and keys[0] == keys[1] != keys[2], keys
     assert all(key.startswith(f"tg-{user.chat_id}-") for key in keys)
     assert len(stored_turns(fake_backend, requests[-1])) == 2
+
+
+def test_the_fake_backend_keeps_the_key_rules_of_the_real_one(fake_backend: Any) -> None:
+    """The rules the real backend's tests prove (services/backend/tests/test_idempotency.py),
+    so that the bot's tests above lean on a faithful fake."""
+    with httpx.Client(base_url=fake_backend.url, headers=BOT_KEY_HEADER, timeout=10) as http:
+        session = http.post("/bot/session", json={}).json()["session_id"]
+
+        def say(text: str, key: bytes) -> httpx.Response:
+            headers = [(b"session_id", session.encode()), (b"Idempotency-Key", key)]
+            return http.post("/process", headers=headers, data={"text": text})
+
+        first, again = say("hi", b"tg-1-1"), say("hi", b'"tg-1-1"')
+        assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+        changed = say("bye", b"tg-1-1")
+        assert changed.status_code == 422 and changed.json()["code"] == "idempotency_key_reused"
+        for bad in (b"", b"k" * 256, "tg-\u00e9".encode(), b"tg\t1"):
+            refused = say("hi", bad)
+            assert refused.status_code == 400, bad
+            assert refused.json()["code"] == "invalid_idempotency_key"
+        assert len(http.get(f"/conversation/{session}").json()["history"]) == 1
+        http.delete(f"/conversation/{session}").raise_for_status()
+        assert say("hi", b"tg-1-1").json()["code"] == "unknown_session"
