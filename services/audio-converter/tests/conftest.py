@@ -24,6 +24,7 @@ CLIENT_OPTIONS = [
     ("grpc.max_receive_message_length", CLIENT_MESSAGE_LIMIT),
     ("grpc.max_send_message_length", CLIENT_MESSAGE_LIMIT),
 ]
+LONG_WAV_SECONDS = 300.0
 FORMATS = ("ogg", "mp3", "m4a", "flac", "wav", "webm", "mp4")
 
 
@@ -111,5 +112,6 @@ def encoded(speech_wav: bytes) -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def long_wav() -> bytes:
-    """Two minutes of speech: its Opus encode takes about a second, long enough to be in flight."""
-    return speech_note(120.0, "wav")
+    """Five minutes of speech as 22.05 kHz WAV (13 MB): its Opus encode takes about a second,
+    long enough to be in flight while a test sends a signal or a second call."""
+    return speech_note(LONG_WAV_SECONDS, "wav")

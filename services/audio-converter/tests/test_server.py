@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from phonicflow.audio.v1 import converter_pb2
+from phonicflow_testing import speech
 
 SERVICE = "phonicflow.audio.v1.AudioConverterService"
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -102,7 +103,7 @@ def test_sigterm_drains_the_in_flight_conversion_then_exits_cleanly(
 
     worker = threading.Thread(target=slow_call)
     worker.start()
-    time.sleep(0.3)  # the upload reaches the server in milliseconds; encoding it takes ~1.5 s
+    time.sleep(0.3)  # the upload reaches the server in milliseconds; encoding it takes ~1 s
     draining.process.proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 5
     while draining.health_status() != NOT_SERVING:
@@ -115,7 +116,9 @@ def test_sigterm_drains_the_in_flight_conversion_then_exits_cleanly(
 
     worker.join(30)
     assert "error" not in result, result.get("error")
-    assert result["reply"].output.duration_seconds == pytest.approx(120.0, abs=0.1)
+    assert result["reply"].output.duration_seconds == pytest.approx(
+        speech.wav_info(long_wav)[3], abs=0.1
+    )
     assert draining.process.proc.wait(15) == 0
     assert "converter stopped" in draining.process.logs()
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import io
 import math
-import struct
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -55,6 +54,14 @@ with warnings.catch_warnings():
     # the image needs no ffmpeg and the warning would only mislead.
     warnings.filterwarnings("ignore", "Couldn't find ffmpeg", RuntimeWarning)
     from pydub import AudioSegment
+
+from phonicflow_converter.wavfile import (
+    SAMPLE_WIDTH,
+    WAV_HEADER_BYTES,
+    PcmWav,
+    read_pcm16,
+    wav_header,
+)
 
 __all__ = [
     "DEFAULT_CHANNELS",
@@ -81,19 +88,19 @@ DEFAULT_RATE = 16000
 DEFAULT_CHANNELS = 1
 MIN_RATE, MAX_RATE = 8000, 48000
 ALLOWED_CHANNELS = (1, 2)
-SAMPLE_WIDTH = 2  # PCM16
-WAV_HEADER_BYTES = 44
-WAVE_FORMAT_PCM = 1
 
 VOICE_RATE = 48000  # Opus always runs at 48 kHz; Telegram voice notes are 48 kHz mono
 VOICE_CHANNELS = 1
 DEFAULT_VOICE_BITRATE = 32000  # what Telegram clients send
 MIN_VOICE_BITRATE, MAX_VOICE_BITRATE = 6000, 510000  # libopus' own bounds
-#: libopus tuned for speech: "voip" favours intelligibility at voice-note bitrates, and
-#: complexity 5 of 10 costs ~30 % less CPU than the default (a 13.5 s espeak reply: 150 → 104 ms
-#: here) for a difference nobody hears in a synthetic voice. Replies are the converter's
-#: biggest cost per learner (docs/benchmarks.md, "Bot").
-VOICE_ENCODER_OPTIONS = {"application": "voip", "compression_level": "5"}
+#: libopus settings for voice replies, chosen by measurement (docs/benchmarks.md, "Converter").
+#: "audio" lets libopus code speech with CELT at the default 32 kbit/s, a third of the CPU of the
+#: SILK/hybrid coding "voip" forces (2 s espeak reply: 17.5 → 5.5 ms); below ~23 kbit/s it still
+#: switches to SILK by itself. Whisper transcribes the result no worse than the "voip" encoding.
+#: Constrained VBR keeps CELT at the requested bitrate (unconstrained, it spends ~55 kbit/s on
+#: synthetic speech). Complexity 5 of 10: 7+ enables signal analysis, which sends speech back
+#: to SILK and triples the CPU again.
+VOICE_ENCODER_OPTIONS = {"application": "audio", "vbr": "constrained", "compression_level": "5"}
 
 TRUNCATION_TOLERANCE_SECONDS = 1.0
 """Telegram reports whole seconds, so a decode this much short is still a complete upload."""
@@ -353,6 +360,18 @@ def _decode(
             f"input is {len(data)} bytes, over the limit of {limits.max_bytes} bytes "
             f"({limits.max_bytes / 2**20:g} MB)"
         )
+    wav = read_pcm16(data)
+    if wav is not None:
+        return _resample_wav(
+            wav,
+            size=len(data),
+            rate=rate,
+            channels=channels,
+            limits=limits,
+            should_stop=should_stop,
+            write=write,
+            started=started,
+        )
     container = _open(data, format_hint)
     try:
         if not container.streams.audio:
@@ -367,11 +386,9 @@ def _decode(
         in_channels = int(codec.channels or 0)
         declared = _declared_duration(container, stream)
         max_seconds = limits.max_duration_seconds
-        if declared is not None and declared > max_seconds + DURATION_SLACK_SECONDS:
-            raise TooLong(
-                f"audio is {declared:.1f} s long, over the limit of {max_seconds:g} s "
-                "(from the container's declared duration, before decoding)"
-            )
+        too_long = None if declared is None else _too_long_before_decoding(declared, limits)
+        if too_long is not None:
+            raise too_long
         layout = "mono" if channels == 1 else "stereo"
         resampler = av.AudioResampler(format="s16", layout=layout, rate=rate)
         errors: list[str] = []
@@ -380,22 +397,31 @@ def _decode(
         max_out = math.ceil((max_seconds + DURATION_SLACK_SECONDS) * rate)
         frame_bytes = SAMPLE_WIDTH * channels
 
-        def take(frames: list[av.AudioFrame]) -> None:
-            nonlocal out_samples
-            for out in frames:
-                # A plane may be padded beyond the samples it holds: cut to the exact length.
-                write(memoryview(out.planes[0])[: out.samples * frame_bytes])
-                out_samples += out.samples
-
         # Decoders hand out 20-60 ms frames; pushing each through the resampler's filter graph
         # costs more than the resampling itself, so frames are gathered into ~1 s batches.
         fifo: Any = None
         fifo_key: tuple[str, str, int] | None = None
         batch = 0
 
+        def take(frame: av.AudioFrame | None) -> None:
+            nonlocal out_samples
+            try:
+                converted = resampler.resample(frame)
+            except av.error.FFmpegError as exc:
+                # e.g. a WAV whose speaker mask has no front channel: nothing to mix down from
+                source = f"{fifo_key[1]}, {fifo_key[2]} Hz" if fifo_key else "as decoded"
+                raise UndecodableAudio(
+                    f"the {codec.name!r} audio ({source}) cannot be converted to {layout} "
+                    f"at {rate} Hz: {_describe(exc)}"
+                ) from None
+            for out in converted:
+                # A plane may be padded beyond the samples it holds: cut to the exact length.
+                write(memoryview(out.planes[0])[: out.samples * frame_bytes])
+                out_samples += out.samples
+
         def drain() -> None:
             if fifo is not None and fifo.samples:
-                take(resampler.resample(fifo.read()))
+                take(fifo.read())
 
         for frame in _decode_frames(container, stream, should_stop, errors):
             if in_samples == 0:  # the decoder's word beats the container's header
@@ -410,7 +436,7 @@ def _decode(
             frame.pts = None  # the FIFO would insist on gapless timestamps; order is enough
             fifo.write(frame)
             if fifo.samples >= batch:
-                take(resampler.resample(fifo.read()))
+                take(fifo.read())
             if out_samples > max_out:
                 raise TooLong(
                     f"audio is longer than the limit of {max_seconds:g} s "
@@ -426,7 +452,7 @@ def _decode(
                 f"the {container.format.name!r} file holds an audio stream with no samples"
             )
         drain()
-        take(resampler.resample(None))
+        take(None)
         input_info = AudioInfo(
             duration_seconds=in_samples / in_rate if in_rate else out_samples / rate,
             sample_rate_hz=in_rate,
@@ -445,17 +471,72 @@ def _decode(
         container.close()
 
 
-def wav_header(frames: int, rate: int, channels: int) -> bytes:
-    """The canonical 44-byte RIFF/WAVE header for ``frames`` frames of PCM16 (what wave writes)."""
-    block_align = channels * SAMPLE_WIDTH
-    data_bytes = frames * block_align
-    return struct.pack(
-        "<4sI4s4sIHHIIHH4sI",
-        b"RIFF", WAV_HEADER_BYTES - 8 + data_bytes, b"WAVE",
-        b"fmt ", 16, WAVE_FORMAT_PCM, channels, rate, rate * block_align, block_align,
-        8 * SAMPLE_WIDTH,
-        b"data", data_bytes,
-    )  # fmt: skip
+def _too_long_before_decoding(seconds: float, limits: Limits) -> TooLong | None:
+    max_seconds = limits.max_duration_seconds
+    if seconds > max_seconds + DURATION_SLACK_SECONDS:
+        return TooLong(
+            f"audio is {seconds:.1f} s long, over the limit of {max_seconds:g} s "
+            "(from the container's declared duration, before decoding)"
+        )
+    return None
+
+
+def _resample_wav(
+    wav: PcmWav,
+    *,
+    size: int,
+    rate: int,
+    channels: int,
+    limits: Limits,
+    should_stop: Callable[[], bool],
+    write: Callable[[memoryview], object],
+    started: float,
+) -> _Decoded:
+    """:func:`_decode` for a plain PCM16 WAV: its samples go straight to the resampler.
+
+    libavformat would cost more to open the file (it reads and decodes all of it to probe) than
+    the resampling does; the batches, checks and errors are those of the general path.
+    """
+    too_long = _too_long_before_decoding(wav.frames / wav.sample_rate, limits)
+    if too_long is not None:
+        raise too_long
+    resampler = av.AudioResampler(
+        format="s16", layout="mono" if channels == 1 else "stereo", rate=rate
+    )
+    in_bytes = SAMPLE_WIDTH * wav.channels
+    out_bytes = SAMPLE_WIDTH * channels
+    batch = max(1, int(wav.sample_rate * RESAMPLE_BATCH_SECONDS))
+    out_samples = 0
+
+    def take(frames: list[av.AudioFrame]) -> None:
+        nonlocal out_samples
+        for out in frames:
+            write(memoryview(out.planes[0])[: out.samples * out_bytes])
+            out_samples += out.samples
+
+    for first in range(0, wav.frames, batch):
+        if should_stop():
+            raise Stopped("conversion abandoned: the caller's deadline passed")
+        count = min(batch, wav.frames - first)
+        frame = av.AudioFrame(format="s16", layout=wav.layout, samples=count)
+        frame.sample_rate = wav.sample_rate
+        samples = wav.samples[first * in_bytes : (first + count) * in_bytes]
+        frame.planes[0].update(samples)  # type: ignore[arg-type]  # any buffer works; the stub says bytes
+        take(resampler.resample(frame))
+    take(resampler.resample(None))
+    return _Decoded(
+        samples=out_samples,
+        input=AudioInfo(
+            duration_seconds=wav.frames / wav.sample_rate,
+            sample_rate_hz=wav.sample_rate,
+            channels=wav.channels,
+            codec="pcm_s16le",
+            container="wav",
+            size_bytes=size,
+        ),
+        partial=False,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _check_truncation(

@@ -29,7 +29,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from phonicflow.audio.v1 import converter_pb2, converter_pb2_grpc
-from phonicflow_converter import codec
+from phonicflow_converter import codec, wavfile
 from phonicflow_converter.config import ConverterSettings
 from phonicflow_converter.service import AudioConverterServicer
 
@@ -38,7 +38,6 @@ log = logging.getLogger("phonicflow_converter.server")
 SERVICE_NAME = converter_pb2.DESCRIPTOR.services_by_name["AudioConverterService"].full_name
 MESSAGE_OVERHEAD_BYTES = 1024 * 1024
 """Room above the audio itself for the other fields and protobuf framing."""
-WAV_HEADER_BYTES = 44
 STOP_GRACE_AFTER_DRAIN_SECONDS = 1.0
 """After the in-flight conversions end, how long the last responses get to leave."""
 
@@ -50,8 +49,8 @@ def message_limits(settings: ConverterSettings) -> tuple[int, int]:
         int(settings.max_duration_seconds + codec.DURATION_SLACK_SECONDS + 1)
         * codec.MAX_RATE
         * max(codec.ALLOWED_CHANNELS)
-        * codec.SAMPLE_WIDTH
-        + WAV_HEADER_BYTES
+        * wavfile.SAMPLE_WIDTH
+        + wavfile.WAV_HEADER_BYTES
     )
     send = max(receive, longest_wav + MESSAGE_OVERHEAD_BYTES)
     return receive, send
