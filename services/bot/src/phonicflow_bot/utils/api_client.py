@@ -22,18 +22,26 @@ Timeouts, connection errors and 5xx are retried with exponential backoff (tenaci
 ``POST /process`` is safe because every attempt of one call carries the same
 ``Idempotency-Key`` (see :func:`message_idempotency_key`): a backend that finished the attempt
 the bot gave up on answers the retry with that turn instead of storing a second one. The bot's key
-travels as ``X-Bot-Key``. Only this client's httpx instance is traced (traceparent
-propagation); Telegram's client is not, since its URLs hold the bot token.
+travels as ``X-Bot-Key``.
+
+Transport: one pooled :class:`aiohttp.ClientSession`, created on first use inside the running
+loop. httpx cost ~3x the CPU per request (py-spy on the bot, docs/benchmarks.md "Bot"). Each
+request is a CLIENT span with the W3C ``traceparent`` injected (OpenTelemetry's propagator), so
+the backend's spans join the learner's trace; Telegram's client is not traced, since its URLs
+hold the bot token.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
 
-import httpx
+import aiohttp
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, StatusCode
 from tenacity import (
     AsyncRetrying,
     RetryError,
@@ -43,9 +51,14 @@ from tenacity import (
 )
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 #: Attempts per request (first try included) for timeouts, connection errors and 5xx.
 DEFAULT_ATTEMPTS = 3
+#: Connections kept to the backend: far more than the bot has notes in flight.
+MAX_CONNECTIONS = 200
+#: Seconds for a readiness probe of the backend (no retries).
+HEALTH_CHECK_TIMEOUT = 2.0
 #: First backoff in seconds; doubles each retry, capped at :data:`BACKOFF_MAX`.
 BACKOFF_INITIAL = 0.2
 BACKOFF_MAX = 2.0
@@ -96,22 +109,37 @@ class BackendProtocolError(BackendError):
     """The backend answered 2xx with a body that breaks the contract."""
 
 
-def _json_object(response: httpx.Response, *required: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Response:
+    """A backend answer, read whole (they are small: JSON, or a few seconds of WAV)."""
+
+    path: str
+    status_code: int
+    content: bytes
+
+    def json(self) -> Any:
+        """The body as JSON; ValueError when it is not."""
+        return json.loads(self.content)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+def _json_object(response: Response, *required: str) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
-        raise BackendProtocolError(f"{response.request.url.path}: answer is not JSON") from None
+        raise BackendProtocolError(f"{response.path}: answer is not JSON") from None
     if not isinstance(body, dict) or any(key not in body for key in required):
-        raise BackendProtocolError(
-            f"{response.request.url.path}: answer lacks {', '.join(required)}"
-        )
+        raise BackendProtocolError(f"{response.path}: answer lacks {', '.join(required)}")
     return body
 
 
 class _Retryable(Exception):
     """A 5xx answer, raised inside the retry loop only."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: Response) -> None:
         super().__init__(f"{response.status_code}")
         self.response = response
 
@@ -122,7 +150,7 @@ class BackendSession:
     created_at: str
 
 
-def _error_from(response: httpx.Response) -> BackendError:
+def _error_from(response: Response) -> BackendError:
     try:
         body = response.json()
         detail = str(body.get("detail", "")) if isinstance(body, dict) else ""
@@ -140,7 +168,7 @@ def _error_from(response: httpx.Response) -> BackendError:
 
 
 class BackendClient:
-    """One pooled httpx.AsyncClient to the backend, with retries and typed errors."""
+    """One pooled aiohttp session to the backend, with retries, tracing and typed errors."""
 
     def __init__(
         self,
@@ -149,22 +177,12 @@ class BackendClient:
         timeout: float,
         bot_key: str = "",
         attempts: int = DEFAULT_ATTEMPTS,
-        transport: httpx.AsyncBaseTransport | None = None,
-        instrument: bool = True,
     ) -> None:
-        headers = {"X-Bot-Key": bot_key} if bot_key else {}
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"X-Bot-Key": bot_key} if bot_key else {}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._attempts = attempts
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout),
-            headers=headers,
-            transport=transport,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        )
-        if instrument:
-            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-
-            HTTPXClientInstrumentor.instrument_client(self._client)
+        self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> BackendClient:
         return self
@@ -178,30 +196,83 @@ class BackendClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
-    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
+                headers=self._headers,
+                timeout=self._timeout,
+            )
+        return self._session
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        form: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        json_body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        time_limit: aiohttp.ClientTimeout | None = None,
+    ) -> Response:
+        """One attempt: a traced HTTP exchange. The body is built anew for every attempt (an
+        aiohttp form can be sent once)."""
+        data: Any = form or None
+        if files:
+            multipart = aiohttp.FormData()
+            for name, value in (form or {}).items():
+                multipart.add_field(name, value)
+            for name, (filename, content, content_type) in files.items():
+                multipart.add_field(name, content, filename=filename, content_type=content_type)
+            data = multipart
+        url = f"{self._base_url}{path}"
+        attributes = {"http.request.method": method, "url.full": url}
+        with tracer.start_as_current_span(
+            method, kind=SpanKind.CLIENT, attributes=attributes
+        ) as span:
+            carrier = dict(headers or {})
+            propagate.inject(carrier)
+            async with self._client().request(
+                method,
+                url,
+                params=params,
+                data=data,
+                json=json_body,
+                headers=carrier,
+                timeout=time_limit or self._timeout,
+            ) as answer:
+                response = Response(path, answer.status, await answer.read())
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.status_code >= 500:
+                span.set_status(StatusCode.ERROR)
+        return response
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Response:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._attempts),
             wait=wait_exponential(multiplier=BACKOFF_INITIAL, max=BACKOFF_MAX),
-            retry=retry_if_exception_type(
-                (httpx.TimeoutException, httpx.TransportError, _Retryable)
-            ),
+            retry=retry_if_exception_type((TimeoutError, aiohttp.ClientError, _Retryable)),
             reraise=False,
         )
         try:
             async for attempt in retrying:
                 with attempt:
-                    response = await self._client.request(method, url, **kwargs)
+                    response = await self._send(method, path, **kwargs)
                     if response.status_code >= 500:
                         raise _Retryable(response)
         except RetryError as exc:
             last = exc.last_attempt.exception()
             if isinstance(last, _Retryable):
                 raise _error_from(last.response) from None
-            if isinstance(last, httpx.TimeoutException):
-                raise BackendTimeout(f"backend timed out on {method} {url}") from None
-            raise BackendUnavailable(f"backend unreachable on {method} {url}: {last!r}") from None
+            if isinstance(last, TimeoutError):  # aiohttp's timeouts subclass it
+                raise BackendTimeout(f"backend timed out on {method} {path}") from None
+            raise BackendUnavailable(f"backend unreachable on {method} {path}: {last!r}") from None
         if response.status_code >= 400:
             raise _error_from(response)
         return response
@@ -215,7 +286,8 @@ class BackendClient:
             body["telegram_user_id"] = telegram_user_id
         if language:
             body["language"] = language
-        data = _json_object(await self._request("POST", "/bot/session", json=body), "session_id")
+        answer = await self._request("POST", "/bot/session", json_body=body)
+        data = _json_object(answer, "session_id")
         return BackendSession(str(data["session_id"]), str(data.get("created_at", "")))
 
     async def process(
@@ -241,7 +313,7 @@ class BackendClient:
         headers = {"session_id": session_id}
         if idempotency_key is not None:
             headers[IDEMPOTENCY_KEY_HEADER] = idempotency_key
-        response = await self._request("POST", "/process", data=form, files=files, headers=headers)
+        response = await self._request("POST", "/process", form=form, files=files, headers=headers)
         return _json_object(response, "turn_id", "user_transcript")
 
     async def get_conversation_history(self, session_id: str) -> list[dict[str, Any]]:
@@ -288,7 +360,9 @@ class BackendClient:
         fail the learner's note, so the bot reports it as down (readiness, the health gauge).
         """
         try:
-            response = await self._client.get("/readyz", timeout=2.0)
-        except httpx.HTTPError:
+            response = await self._send(
+                "GET", "/readyz", time_limit=aiohttp.ClientTimeout(total=HEALTH_CHECK_TIMEOUT)
+            )
+        except (TimeoutError, aiohttp.ClientError):
             return False
         return response.status_code == 200
