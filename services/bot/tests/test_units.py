@@ -18,7 +18,10 @@ from redis.asyncio import Redis
 from phonicflow_bot import i18n
 from phonicflow_bot.config import BotSettings
 from phonicflow_bot.formatting import MAX_MESSAGE_CHARS, format_feedback, format_history, truncate
+from phonicflow_bot.handlers.common import failure_text_key
 from phonicflow_bot.rate_limit import MemoryRateLimiter
+from phonicflow_bot.utils.api_client import BackendRejected, BackendTimeout, BackendUnavailable
+from phonicflow_bot.utils.audio_converter import AudioRejected
 from phonicflow_bot.utils.session_manager import MemorySessionStore, RedisSessionStore, Session
 
 # built in two parts so the repository holds no token-shaped literal
@@ -201,3 +204,17 @@ async def test_memory_sessions_behave_like_redis_ones() -> None:
     assert await store.count_active(since=150) == 0
     await store.delete(5)
     assert await store.get(5) is None
+
+
+@pytest.mark.parametrize(
+    ("error", "key"),
+    [
+        (AudioRejected("converter answered INVALID_ARGUMENT: not audio"), "bad_audio"),
+        (BackendRejected("backend answered 415", 415, "unsupported_audio"), "bad_audio"),
+        (BackendRejected("backend answered 422", 422, "idempotency_key_reused"), "service_down"),
+        (BackendTimeout("backend timed out"), "service_slow"),
+        (BackendUnavailable("backend unreachable"), "service_down"),
+    ],
+)
+def test_each_failure_gets_the_message_that_fits_it(error: Exception, key: str) -> None:
+    assert failure_text_key(error)[0] == key

@@ -164,6 +164,10 @@ def failure_text_key(exc: BaseException) -> tuple[str, str, dict[str, Any]]:
         return "service_slow", "backend_timeout", {}
     if isinstance(exc, BackendUnavailable):
         return "service_down", "backend_unavailable", {}
+    if isinstance(exc, BackendRejected) and exc.code == "idempotency_key_reused":
+        # A redelivered message whose inputs changed meanwhile (e.g. the practice sentence was
+        # cleared): nothing is wrong with the audio, and a new message gets a new key.
+        return "service_down", "backend_error", {}
     if isinstance(exc, BackendRejected) and exc.status in (415, 422):
         return "bad_audio", "bad_audio", {}
     return "service_down", "backend_error", {}
