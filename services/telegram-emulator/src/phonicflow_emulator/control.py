@@ -345,11 +345,8 @@ async def events(request: Request) -> JSON:
     chat_id = int(chat_raw) if chat_raw and chat_raw.lstrip("-").isdigit() else None
 
     def pending() -> list[JSON]:
-        return [
-            event
-            for event in store.events
-            if event["seq"] > after and (chat_id is None or event["chat_id"] == chat_id)
-        ]
+        newer = store.events_after(after)
+        return [event for event in newer if chat_id is None or event["chat_id"] == chat_id]
 
     await store.wait_until(lambda: bool(pending()), timeout)
     # The cursor moves past events of other chats too, so a filtered feed never re-scans them.

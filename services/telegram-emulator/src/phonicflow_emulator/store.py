@@ -178,6 +178,19 @@ class Store:
         )
         return seq
 
+    def events_after(self, seq: int) -> list[JSON]:
+        """Events newer than ``seq``, oldest first. Sequence numbers only grow, so they are the
+        last few of the deque: found from its right end, not by scanning all 20 000 (every
+        waiting long poll re-asks on every change, which made the emulator's CPU grow with the
+        length of a run)."""
+        newer: list[JSON] = []
+        for event in reversed(self.events):
+            if event["seq"] <= seq:
+                break
+            newer.append(event)
+        newer.reverse()
+        return newer
+
     # -- users and chats --------------------------------------------------------------------
 
     def upsert_user(
