@@ -74,9 +74,9 @@ class BotSettings(ServiceSettings):
     bot_send_max_retries: int = Field(
         default=3, ge=0, description="Retries of a send after Telegram's retry_after."
     )
-    # 32, not PTB's 256: past a few dozen in flight, a small pod only queues work, and httpx's
-    # connection pool bookkeeping grows with requests × connections (a burst of 50 voice notes:
-    # bot CPU per note 61 → 48 ms, overhead p50 3.2 → 2.5 s; docs/benchmarks.md, "Bot").
+    # 32, not PTB's 256: past a few dozen in flight, a small pod only queues work (with httpx,
+    # whose pool bookkeeping grows with requests × connections, a burst of 50 voice notes cost
+    # 61 ms of bot CPU per note at 256 and 48 ms at 32; docs/benchmarks.md, "Bot").
     bot_max_concurrent_updates: int = Field(
         default=32, gt=0, description="Updates handled at once across all learners."
     )
