@@ -13,8 +13,12 @@ Usage::
 
 Decoding uses PyAV (libavformat/libavcodec in-process) and its resampler. ToWav streams the PCM
 into the WAV file as it decodes (one copy of the audio in memory); ToVoice wraps it in a pydub
-``AudioSegment`` and encodes that with libopus through PyAV. Nothing here spawns ffmpeg: starting
-a process costs more than decoding a short voice note (see docs/benchmarks.md).
+``AudioSegment`` and encodes that with libopus through PyAV (CELT at voice-note bitrates; see
+``VOICE_ENCODER_OPTIONS``). Plain PCM16 WAV, which is what the backend's replies are, skips
+libavformat: :mod:`phonicflow_converter.wavfile` finds the samples and they go straight to the
+same resampler, with the same result (opening a WAV with libavformat costs more than resampling
+it). Nothing here spawns ffmpeg: starting a process costs more than decoding a short voice note
+(see docs/benchmarks.md).
 
 The output length matches the ffmpeg command line sample for sample: the resampler is flushed,
 and Opus pre-skip is enforced from the ``OpusHead`` even where the demuxer (Matroska/WebM in
