@@ -167,6 +167,9 @@ def declined(pcm: bytes) -> dict[str, bytes]:
             fmt, chunk(b"data", pcm[:1000] + b"\x72\xf8\x1f\x4e" + pcm[1004:])
         ),
         "big-endian RIFX": b"RIFX" + riff(fmt, chunk(b"data", pcm))[4:],
+        "thousands of empty chunks before the data": riff(
+            fmt, chunk(b"JUNK", b"") * 5000, chunk(b"data", pcm)
+        ),
         "not a WAV at all": b"OggS" + bytes(100),
     }
 

@@ -47,6 +47,9 @@ MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 384000
 SPDIF_SYNC = b"\x72\xf8\x1f\x4e"
 """IEC 61937 preamble: FFmpeg's WAV demuxer looks for it and then decodes AC-3/DTS instead."""
 LAYOUTS = {1: "mono", 2: "stereo"}
+MAX_CHUNKS_BEFORE_DATA = 64
+"""Real files carry a handful (fmt, LIST, fact, bext, JUNK); a file of thousands of empty chunks
+is left to FFmpeg's C loop rather than walked here in Python."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,9 @@ def read_pcm16(data: bytes) -> PcmWav | None:
         return None
     offset = 12
     fmt: tuple[int, int] | None = None  # (channels, rate)
-    while offset + 8 <= len(data):
+    for _ in range(MAX_CHUNKS_BEFORE_DATA):
+        if offset + 8 > len(data):
+            return None
         chunk_id = data[offset : offset + 4]
         (size,) = struct.unpack_from("<I", data, offset + 4)
         body = offset + 8
