@@ -386,7 +386,6 @@ def main() -> int:
                 "BOT_HEALTH_HOST": "127.0.0.1",
                 "BOT_OUTGOING_RATE_PER_SECOND": "100000",
                 "BOT_RATE_LIMIT_MPM": "1000",
-                "BOT_POLLING_INTERVAL": "0",
                 "LOG_LEVEL": "WARNING",
                 "OTEL_TRACES_EXPORTER": os.environ.get("OTEL_TRACES_EXPORTER", "none"),
             },

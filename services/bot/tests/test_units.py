@@ -37,6 +37,8 @@ def test_settings_defaults_follow_the_seed(monkeypatch: pytest.MonkeyPatch) -> N
     assert settings.session_timeout_hours == 24
     assert settings.max_audio_size_bytes == 20 * 1024 * 1024
     assert settings.bot_health_port == 8080
+    # The seed's 1 s pause after every getUpdates delayed each message of a busy bot.
+    assert settings.bot_polling_interval == 0
     assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
     assert TOKEN not in repr(settings)
 

@@ -56,8 +56,12 @@ class BotSettings(ServiceSettings):
         default=8, gt=0, description="Conversions one bot keeps open at once."
     )
 
+    # 0, not the seed's 1: PTB sleeps this long after every getUpdates, including one that
+    # brought updates, so on a busy bot each message waited up to a second before anyone saw
+    # it. Long polling already waits on Telegram's side (BOT_POLLING_TIMEOUT); PTB's default
+    # is 0 too. The variable is kept for operators who want to poll less often.
     bot_polling_interval: float = Field(
-        default=1.0, ge=0, description="Seconds between getUpdates calls."
+        default=0.0, ge=0, description="Seconds to pause between getUpdates calls."
     )
     bot_polling_timeout: int = Field(
         default=30, ge=0, description="Long-poll timeout in seconds (getUpdates timeout)."
