@@ -9,8 +9,9 @@ Usage::
 Everything is a real process on loopback: the Telegram emulator, Redis, the audio converter,
 the bot (``python -m phonicflow_bot``), and as backend the instant responder
 ``services/bot/tests/fake_backend.py`` (contract-shaped answers, ~1 ms of work, real WAV).
-The bot's own flood limit (BOT_OUTGOING_RATE_PER_SECOND) is lifted so the numbers show what
-the bot can do, not Telegram's 30 messages/s ceiling.
+For the bursts the bot's own flood limit (BOT_OUTGOING_RATE_PER_SECOND) and per-learner limit
+are lifted, so the numbers show what the bot can do, not Telegram's 30 messages/s ceiling; the
+closed loop runs a second bot process with every setting at its shipped default.
 
 Per round, every learner sends one 2 s voice note at the same moment and waits for its three
 replies (feedback text, coaching voice, reply voice). Times come from the emulator's own event
@@ -372,50 +373,51 @@ def main() -> int:
         [sys.executable, str(FAKE_BACKEND), "--port", str(backend_port)],
         name="fake-backend", port=backend_port,
     )  # fmt: skip
+    load_before = os.getloadavg()[0]
+    backend_url = f"http://127.0.0.1:{backend_port}"
+    rows: list[dict[str, Any]] = []
     with running_emulator() as emulator, redis, converter, backend:
-        bot = ServiceProcess(
-            "phonicflow_bot",
-            env={
+        assert converter.proc and backend.proc and redis.proc
+        others = {
+            "converter": psutil.Process(converter.proc.pid),
+            "emulator": psutil.Process(emulator.pid),
+            "backend": psutil.Process(backend.proc.pid),
+            "redis": psutil.Process(redis.proc.pid),
+            "bench": psutil.Process(),
+        }
+        closed_loop = (args.learners, (args.think[0], args.think[1]), args.duration)
+        # Bursts lift Telegram's flood limit and the per-learner limit, or they would measure
+        # those limits; the closed loop runs the bot exactly as shipped.
+        Loop = tuple[int, tuple[float, float], float] | None
+        phases: list[tuple[list[int], Loop, bool]] = []
+        if args.levels:
+            phases.append((args.levels, None, True))
+        if args.learners:
+            phases.append(([], closed_loop, False))
+        for levels, loop, lifted in phases:
+            env = {
                 "TELEGRAM_BOT_TOKEN": emulator.token,
                 "TELEGRAM_API_BASE_URL": emulator.api_base_url,
                 "TELEGRAM_FILE_BASE_URL": emulator.file_base_url,
-                "BACKEND_URL": f"http://127.0.0.1:{backend_port}",
+                "BACKEND_URL": backend_url,
                 "CONVERTER_ADDRESS": f"127.0.0.1:{converter_port}",
                 "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
                 "BOT_HEALTH_PORT": str(health_port),
                 "BOT_HEALTH_HOST": "127.0.0.1",
-                "BOT_OUTGOING_RATE_PER_SECOND": "100000",
-                "BOT_RATE_LIMIT_MPM": "1000",
                 "LOG_LEVEL": "WARNING",
                 "OTEL_TRACES_EXPORTER": os.environ.get("OTEL_TRACES_EXPORTER", "none"),
-            },
-            port=health_port,
-            name="bot",
-        )
-        with bot:
-            assert bot.proc and converter.proc and backend.proc and redis.proc
-            processes = {
-                "bot": psutil.Process(bot.proc.pid),
-                "converter": psutil.Process(converter.proc.pid),
-                "emulator": psutil.Process(emulator.pid),
-                "backend": psutil.Process(backend.proc.pid),
-                "redis": psutil.Process(redis.proc.pid),
-                "bench": psutil.Process(),
             }
-            rows = asyncio.run(
-                measure(
-                    args.levels,
-                    args.rounds,
-                    (args.learners, (args.think[0], args.think[1]), args.duration)
-                    if args.learners
-                    else None,
-                    emulator.url,
-                    f"http://127.0.0.1:{backend_port}",
-                    processes,
+            if lifted:
+                env |= {"BOT_OUTGOING_RATE_PER_SECOND": "100000", "BOT_RATE_LIMIT_MPM": "1000"}
+            bot = ServiceProcess("phonicflow_bot", env=env, port=health_port, name="bot")
+            with bot:
+                assert bot.proc is not None
+                processes = {"bot": psutil.Process(bot.proc.pid), **others}
+                rows += asyncio.run(
+                    measure(levels, args.rounds, loop, emulator.url, backend_url, processes)
                 )
-            )
     print(f"target: {TARGET}")
-    print(f"cores: {os.cpu_count()}; load before run: {os.getloadavg()[0]:.1f}")
+    print(f"cores: {os.cpu_count()}; load before run: {load_before:.1f}")
     print(
         "| learners | voice notes | first reply p50 / p99 ms | overhead p50 / p99 ms "
         "| e2e p50 / p99 ms | backend ms | bot CPU ms/note | updates/s | lost | doubled |"
