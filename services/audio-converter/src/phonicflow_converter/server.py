@@ -29,6 +29,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from phonicflow.audio.v1 import converter_pb2, converter_pb2_grpc
+from phonicflow_common.runtime import freeze_startup_heap
 from phonicflow_converter import codec, wavfile
 from phonicflow_converter.config import ConverterSettings
 from phonicflow_converter.service import AudioConverterServicer
@@ -152,6 +153,7 @@ async def serve(settings: ConverterSettings) -> None:
     """Run the server until SIGTERM or SIGINT, then drain (see the module docstring)."""
     server = ConverterServer(settings)
     await server.start()
+    freeze_startup_heap()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):  # not on Windows' event loop

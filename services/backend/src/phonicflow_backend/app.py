@@ -75,6 +75,7 @@ from phonicflow_backend.storage import (
     parse_session_id,
 )
 from phonicflow_backend.tts import TtsError
+from phonicflow_common.runtime import freeze_startup_heap
 
 log = logging.getLogger(__name__)
 
@@ -624,7 +625,10 @@ def create_app(
             log.exception("engines failed to load")
             return
         state.pipeline = Pipeline(engines, metrics)
-        log.info("engines loaded", extra=engines.describe())
+        # The models are loaded: keep the collector from walking them (and all start-up
+        # objects) on every full collection.
+        frozen = freeze_startup_heap()
+        log.info("engines loaded", extra={**engines.describe(), "frozen_objects": frozen})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -60,6 +60,7 @@ from phonicflow_bot.utils.session_manager import (
     SessionManager,
     SessionStore,
 )
+from phonicflow_common.runtime import freeze_startup_heap
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("phonicflow_bot")
@@ -289,7 +290,11 @@ def build_application(settings: BotSettings) -> Application[Any, Any, Any, Any, 
         server = health_server(settings, svc, live)
         await server.start()
         state["health"] = server
-        log.info("bot started", extra={"bot_username": application.bot.username})
+        frozen = freeze_startup_heap()
+        log.info(
+            "bot started",
+            extra={"bot_username": application.bot.username, "frozen_objects": frozen},
+        )
 
     async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         server = state.pop("health", None)
