@@ -218,6 +218,19 @@ def test_pods_roll_when_their_config_or_chart_secret_changes(rendered, scenario)
 
 
 @pytest.mark.chart
+def test_the_converters_wait_queue_is_its_default_unless_set(render):
+    base = SCENARIOS["defaults"]
+
+    def converter_config(values: Obj) -> Obj:
+        data: Obj = named(render(values), "ConfigMap", "converter")["data"]
+        return data
+
+    assert "CONVERTER_MAX_QUEUE" not in converter_config(base)  # the service's 4 per slot
+    refuse_at_once = converter_config({**base, "converter": {"maxQueue": 0}})
+    assert refuse_at_once["CONVERTER_MAX_QUEUE"] == "0"
+
+
+@pytest.mark.chart
 def test_a_new_token_or_setting_rolls_the_bot_and_nothing_else_changes_without_cause(render):
     base = SCENARIOS["explicit-secrets"]
 

@@ -38,10 +38,10 @@ def test_reflection_lists_the_converter_health_and_reflection(converter):
     assert {SERVICE, "grpc.health.v1.Health"} <= names
 
 
-def test_past_the_concurrency_bound_callers_are_turned_away_at_once_and_none_hang(
+def test_past_the_bound_and_the_queue_callers_are_turned_away_at_once_and_none_hang(
     start_converter, long_wav
 ):
-    busy = start_converter(CONVERTER_MAX_CONCURRENCY="1")
+    busy = start_converter(CONVERTER_MAX_CONCURRENCY="1", CONVERTER_MAX_QUEUE="1")
     request = converter_pb2.ToVoiceRequest(audio=long_wav)
 
     def call() -> tuple[grpc.StatusCode, float]:
@@ -55,12 +55,34 @@ def test_past_the_concurrency_bound_callers_are_turned_away_at_once_and_none_han
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = list(pool.map(lambda _: call(), range(4)))
     codes = [code for code, _ in outcomes]
-    assert grpc.StatusCode.OK in codes
-    assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes
-    assert set(codes) <= {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}
-    # a refusal is immediate, not a wait in a queue behind the running conversion
-    ok_time = max(t for code, t in outcomes if code == grpc.StatusCode.OK)
-    assert all(t < ok_time / 2 for code, t in outcomes if code != grpc.StatusCode.OK)
+    # one runs, one waits its turn, two are refused
+    assert codes.count(grpc.StatusCode.OK) == 2
+    assert codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED) == 2
+    # a refusal is immediate; the waiting caller is served after the running one
+    ok_times = sorted(t for code, t in outcomes if code == grpc.StatusCode.OK)
+    assert all(t < ok_times[0] / 2 for code, t in outcomes if code != grpc.StatusCode.OK)
+    assert ok_times[1] > ok_times[0] * 1.5
+
+
+def test_waiting_callers_are_served_in_turn_and_one_whose_deadline_passes_leaves_the_queue(
+    start_converter, long_wav, encoded
+):
+    single = start_converter(CONVERTER_MAX_CONCURRENCY="1", CONVERTER_MAX_QUEUE="2")
+    voice = converter_pb2.ToVoiceRequest(audio=long_wav)
+    wav = converter_pb2.ToWavRequest(audio=encoded["ogg"])
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        running = pool.submit(single.stub.ToVoice, voice, timeout=60)
+        time.sleep(0.05)  # the long conversion holds the only slot
+        impatient = pool.submit(single.stub.ToWav, wav, timeout=0.2)
+        patient = pool.submit(single.stub.ToWav, wav, timeout=60)
+        with pytest.raises(grpc.RpcError) as info:
+            impatient.result()
+        assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert not running.done()  # it gave up while waiting, not after its turn came
+        assert patient.result().wav
+        assert running.result().ogg_opus
+    # nothing leaked: the slot is free again
+    assert single.stub.ToWav(wav, timeout=5).wav
 
 
 def test_a_caller_whose_deadline_passes_gets_deadline_exceeded_and_the_work_is_abandoned(

@@ -29,6 +29,9 @@ DEFAULT_GRACE_SECONDS = 20.0
 # Decoding is CPU-bound but a request also spends time receiving and sending bytes, so a little
 # more than one conversion per core keeps the cores busy without queueing without bound.
 CONCURRENCY_PER_CPU = 2
+# Requests that may wait for a slot, per slot: enough to absorb a burst of voice notes (each a
+# few tens of ms of work) in arrival order, few enough that waiting never nears a deadline.
+QUEUE_PER_SLOT = 4
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -58,10 +61,24 @@ class ConverterSettings(ServiceSettings):
         le=1024,
         validation_alias="CONVERTER_MAX_CONCURRENCY",
     )
+    max_queue: int | None = Field(
+        default=None,
+        ge=0,
+        le=65536,
+        validation_alias="CONVERTER_MAX_QUEUE",
+        description="Requests that may wait for a slot; unset: QUEUE_PER_SLOT per slot.",
+    )
     grace_seconds: float = Field(
         default=DEFAULT_GRACE_SECONDS, ge=0, le=3600, validation_alias="CONVERTER_GRACE_SECONDS"
     )
     log_level: LogLevel = Field(default="INFO", validation_alias="LOG_LEVEL")
+
+    @property
+    def queue_size(self) -> int:
+        """How many requests may wait for a slot (CONVERTER_MAX_QUEUE, or 4 per slot)."""
+        if self.max_queue is not None:
+            return self.max_queue
+        return self.max_concurrency * QUEUE_PER_SLOT
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -84,6 +84,7 @@ class ConverterServer:
                 max_duration_seconds=settings.max_duration_seconds,
             ),
             max_concurrency=settings.max_concurrency,
+            max_queue=settings.queue_size,
             executor=self.executor,
         )
         self.health = health.aio.HealthServicer()
