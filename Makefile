@@ -2,6 +2,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV := .venv/bin
+# Every target is a command, not a file: without this, the proto/ and bench/ directories made
+# `make proto` and `make bench` say "up to date" and do nothing.
+.PHONY: help setup run test lint fmt proto bench-converter bench-backend bench-bot bench images \
+	images-podman compose-up compose-down compose-smoke chart-test kind-tools kind-up kind-down \
+	k8s-dev k8s-run k8s-e2e
 export PATH := $(CURDIR)/.bin:$(CURDIR)/.venv/bin:$(HOME)/go/bin:$(PATH)
 
 help: ## list the targets
