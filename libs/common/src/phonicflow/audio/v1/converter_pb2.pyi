@@ -14,7 +14,8 @@ Status codes (google.rpc.Code) the service answers with:
                       expected_duration_seconds (truncated upload); the message says which.
   RESOURCE_EXHAUSTED  input larger than the configured byte limit or longer than the configured
                       duration limit (the message names the limit), or the server is already
-                      running its maximum number of conversions (retry later).
+                      running its maximum number of conversions with its wait queue full
+                      (retry later).
   DEADLINE_EXCEEDED   the caller's deadline passed; the server stops working on the request.
   INTERNAL            a bug; the server keeps serving.
 The standard grpc.health.v1.Health service and server reflection are served beside this one.
