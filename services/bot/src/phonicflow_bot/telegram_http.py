@@ -34,7 +34,6 @@ the default implementation, and this class mirrors it:
 from __future__ import annotations
 
 import ssl
-from typing import Any
 
 import aiohttp
 from aiohttp.helpers import get_env_proxy_for_url
@@ -43,6 +42,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from yarl import URL
+
+from phonicflow_bot.utils.forms import form_body
 
 Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
 
@@ -143,7 +144,7 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(
                 method,
                 url,
-                data=self._body(request_data, files),
+                data=form_body(request_data.json_parameters if request_data else None, files),
                 timeout=timeout,
                 proxy=proxy,
                 proxy_auth=proxy_auth,
@@ -155,18 +156,3 @@ class AiohttpRequest(BaseRequest):
             # The class name helps when the message is empty; str(err) of aiohttp's connection
             # errors names host and port only, and the log filter redacts the token regardless.
             raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
-
-    @staticmethod
-    def _body(request_data: RequestData | None, files: dict[str, Any]) -> Any:
-        """Form fields, plus multipart parts when there are files (as HTTPXRequest does)."""
-        if request_data is None:
-            return None
-        fields = request_data.json_parameters
-        if not files:
-            return fields or None
-        form = aiohttp.FormData()
-        for name, value in fields.items():
-            form.add_field(name, value)
-        for name, (filename, content, mimetype) in files.items():
-            form.add_field(name, content, filename=filename, content_type=mimetype)
-        return form

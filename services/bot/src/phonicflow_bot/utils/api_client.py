@@ -50,6 +50,8 @@ from tenacity import (
     wait_exponential,
 )
 
+from phonicflow_bot.utils.forms import FilePart, form_body
+
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
@@ -216,21 +218,13 @@ class BackendClient:
         *,
         params: dict[str, str] | None = None,
         form: dict[str, str] | None = None,
-        files: dict[str, tuple[str, bytes, str]] | None = None,
+        files: dict[str, FilePart] | None = None,
         json_body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         time_limit: aiohttp.ClientTimeout | None = None,
     ) -> Response:
-        """One attempt: a traced HTTP exchange. The body is built anew for every attempt (an
-        aiohttp form can be sent once)."""
-        data: Any = form or None
-        if files:
-            multipart = aiohttp.FormData()
-            for name, value in (form or {}).items():
-                multipart.add_field(name, value)
-            for name, (filename, content, content_type) in files.items():
-                multipart.add_field(name, content, filename=filename, content_type=content_type)
-            data = multipart
+        """One attempt: a traced HTTP exchange, its body built anew (see form_body)."""
+        data = form_body(form, files)
         url = f"{self._base_url}{path}"
         attributes = {"http.request.method": method, "url.full": url}
         with tracer.start_as_current_span(
