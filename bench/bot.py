@@ -94,6 +94,30 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def table_row(
+    level: str,
+    *,
+    notes: int,
+    first: list[float],
+    e2e: list[float],
+    overhead: list[float],
+    **totals: Any,
+) -> dict[str, Any]:
+    """One line of the results table: percentiles of the three latencies, plus ``totals``
+    (cpu_ms, backend_ms, rate, lost, doubled) as they are."""
+    return {
+        "level": level,
+        "notes": notes,
+        "first_p50": percentile(first, 50),
+        "first_p99": percentile(first, 99),
+        "e2e_p50": percentile(e2e, 50),
+        "e2e_p99": percentile(e2e, 99),
+        "p50": percentile(overhead, 50),
+        "p99": percentile(overhead, 99),
+        **totals,
+    }
+
+
 async def backend_requests(backend_url: str) -> list[dict[str, Any]]:
     async with httpx.AsyncClient(timeout=30) as http:
         found: list[dict[str, Any]] = (await http.get(f"{backend_url}/_fake/requests")).json()
@@ -185,21 +209,18 @@ async def run_level(
     first = [v for r in results for v in r["first"]]
     overhead = [v for r in results for v in r["overhead"]]
     answered = sum(r["answered"] for r in results)
-    return {
-        "level": f"{level} at once",
-        "notes": level * rounds,
-        "first_p50": percentile(first, 50),
-        "first_p99": percentile(first, 99),
-        "cpu_ms": {name: seconds * 1000 / max(1, answered) for name, seconds in cpu.items()},
-        "e2e_p50": percentile(e2e, 50),
-        "e2e_p99": percentile(e2e, 99),
-        "p50": percentile(overhead, 50),
-        "p99": percentile(overhead, 99),
-        "backend_ms": statistics.fmean(r["backend_ms"] for r in results),
-        "rate": answered / sum(r["seconds"] for r in results),
-        "lost": sum(len(r["lost"]) for r in results),
-        "doubled": sum(len(r["doubled"]) for r in results),
-    }
+    return table_row(
+        f"{level} at once",
+        notes=level * rounds,
+        first=first,
+        e2e=e2e,
+        overhead=overhead,
+        cpu_ms={name: seconds * 1000 / max(1, answered) for name, seconds in cpu.items()},
+        backend_ms=statistics.fmean(r["backend_ms"] for r in results),
+        rate=answered / sum(r["seconds"] for r in results),
+        lost=sum(len(r["lost"]) for r in results),
+        doubled=sum(len(r["doubled"]) for r in results),
+    )
 
 
 async def run_closed_loop(
@@ -287,21 +308,18 @@ async def run_closed_loop(
     lost = sum(max(0, expected[u] - len(replies[u])) for u in by_id) // REPLIES_PER_VOICE_NOTE
     doubled = sum(1 for u in by_id if len(replies[u]) > expected[u])
     overhead = [value - mean_backend for value in e2e]
-    return {
-        "level": f"{learners} closed loop, think {think[0]:g}-{think[1]:g} s",
-        "notes": total_notes,
-        "first_p50": percentile(first, 50),
-        "first_p99": percentile(first, 99),
-        "cpu_ms": {name: sec * 1000 / max(1, len(e2e)) for name, sec in cpu.items()},
-        "e2e_p50": percentile(e2e, 50),
-        "e2e_p99": percentile(e2e, 99),
-        "p50": percentile(overhead, 50),
-        "p99": percentile(overhead, 99),
-        "backend_ms": mean_backend,
-        "rate": len(e2e) / max(1e-9, finished - started),
-        "lost": lost,
-        "doubled": doubled,
-    }
+    return table_row(
+        f"{learners} closed loop, think {think[0]:g}-{think[1]:g} s",
+        notes=total_notes,
+        first=first,
+        e2e=e2e,
+        overhead=overhead,
+        cpu_ms={name: sec * 1000 / max(1, len(e2e)) for name, sec in cpu.items()},
+        backend_ms=mean_backend,
+        rate=len(e2e) / max(1e-9, finished - started),
+        lost=lost,
+        doubled=doubled,
+    )
 
 
 async def measure(
