@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from phonicflow_backend.storage import KeyedOutcome, Storage, TurnRecord, now_iso
 from phonicflow_testing.backend import BackendServer, new_session
+from phonicflow_testing.stub_http import StubHandler, serving
 
 #: How long the stand-in LLM takes per answer in the overlap scenario; a text turn asks it
 #: once, so a turn lasts at least this long and three requests sent together overlap.
@@ -32,36 +31,25 @@ SLOW_LLM_S = 1.5
 MAX_TURNS = 3
 
 
-class SlowOllama(BaseHTTPRequestHandler):
+class SlowOllama(StubHandler):
     """Ollama's ``POST /api/generate`` (``stream: false``), answering after ``delay`` seconds."""
 
     delay: ClassVar[float] = 0.0
     calls: ClassVar[int] = 0
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = json.loads(self.body())
         SlowOllama.calls += 1
         time.sleep(SlowOllama.delay)
         payload = json.dumps({"model": body["model"], "response": "Nice to hear from you!",
                               "done": True, "done_reason": "stop"}).encode()  # fmt: skip
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.reply(200, payload)
 
 
 @pytest.fixture(scope="module")
 def ollama() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), SlowOllama)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(SlowOllama) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,8 @@ sessions that survive a restart of the backend."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,18 +13,19 @@ import pytest
 
 from phonicflow_testing.backend import BackendServer, new_session, send_audio
 from phonicflow_testing.speech import wav_info
+from phonicflow_testing.stub_http import StubHandler, serving
 
 LLM_COACHING = 'Good effort! Put your tongue between your teeth for "think".'
 LLM_REPLY = "I am fine, thank you! What did you do today?"
 
 
-class FakeOllama(BaseHTTPRequestHandler):
+class FakeOllama(StubHandler):
     """Ollama's ``POST /api/generate`` with ``stream: false``: the shape of its real answer."""
 
     prompts: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = json.loads(self.body())
         FakeOllama.prompts.append(body)
         if self.path != "/api/generate" or body.get("stream") is not False:
             self.send_error(400)
@@ -34,24 +33,13 @@ class FakeOllama(BaseHTTPRequestHandler):
         text = LLM_COACHING if "pronunciation coach" in body["prompt"] else LLM_REPLY
         payload = json.dumps({"model": body["model"], "created_at": "2026-11-24T12:00:00Z",
                               "response": text, "done": True, "done_reason": "stop"}).encode()  # fmt: skip
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.reply(200, payload)
 
 
 @pytest.fixture(scope="module")
 def ollama() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeOllama)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(FakeOllama) as url:
+        yield url
 
 
 def test_llm_coaching_is_translated_to_portuguese_keeping_the_example_word(

@@ -17,11 +17,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+from phonicflow_testing.stub_http import StubHandler, StubServer
 
 
 @dataclass(frozen=True)
@@ -45,29 +46,20 @@ class OtlpReceiver:
         self._lock = threading.Lock()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(StubHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                body = self.body()
                 if self.path != "/v1/traces":
-                    self.send_response(404)
-                    self.end_headers()
+                    self.reply(404, b"")
                     return
                 request = trace_service_pb2.ExportTraceServiceRequest()
                 request.ParseFromString(body)
                 receiver._add(request)
                 reply = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
+                self.reply(200, reply, "application/x-protobuf")
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = StubServer(Handler)
+        self.port = self._server.port
 
     @property
     def endpoint(self) -> str:
@@ -120,7 +112,7 @@ class OtlpReceiver:
         raise TimeoutError(f"spans never matched; received: {names}")
 
     def __enter__(self) -> OtlpReceiver:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(
@@ -129,5 +121,4 @@ class OtlpReceiver:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
