@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+import psutil  # type: ignore[import-untyped]
 import pytest
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -109,6 +110,43 @@ def test_a_caller_whose_deadline_passes_gets_deadline_exceeded_and_the_work_is_a
     assert '"status": "DEADLINE_EXCEEDED"' in single.process.logs()
 
 
+def _client_ports(converter) -> set[int]:
+    """The ports of the clients connected to this converter right now."""
+    port = int(converter.address.rsplit(":", 1)[1])
+    connections = psutil.Process(converter.process.proc.pid).net_connections("tcp")
+    return {
+        c.raddr.port
+        for c in connections
+        if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port and c.raddr
+    }
+
+
+def test_an_old_connection_is_asked_to_reconnect_and_no_call_fails(start_converter, encoded):
+    # How clients find pods the autoscaler added: they resolve the name again on reconnecting.
+    ageing = start_converter(CONVERTER_MAX_CONNECTION_AGE_SECONDS="0.5")
+    request = converter_pb2.ToWavRequest(audio=encoded["ogg"])
+    clients: set[int] = set()
+    calls = 0
+    end = time.monotonic() + 3.0
+    while time.monotonic() < end:
+        assert ageing.stub.ToWav(request, timeout=10).wav  # any failed call raises
+        calls += 1
+        clients |= _client_ports(ageing)
+    assert calls > 10
+    assert len(clients) >= 3, f"one connection kept for 3 s: {clients}"
+
+
+def test_without_a_connection_age_a_client_keeps_its_connection(start_converter, encoded):
+    steady = start_converter(CONVERTER_MAX_CONNECTION_AGE_SECONDS="0")
+    request = converter_pb2.ToWavRequest(audio=encoded["ogg"])
+    clients: set[int] = set()
+    end = time.monotonic() + 1.5
+    while time.monotonic() < end:
+        assert steady.stub.ToWav(request, timeout=10).wav
+        clients |= _client_ports(steady)
+    assert len(clients) == 1
+
+
 def test_sigterm_drains_the_in_flight_conversion_then_exits_cleanly(
     start_converter, long_wav, encoded
 ):
@@ -198,6 +236,7 @@ def _json_blocks(text: str) -> list[str]:
         ("CONVERTER_MAX_INPUT_MB", "lots"),
         ("CONVERTER_MAX_DURATION_SECONDS", "-5"),
         ("CONVERTER_MAX_CONCURRENCY", "0"),
+        ("CONVERTER_MAX_CONNECTION_AGE_SECONDS", "-1"),
         ("CONVERTER_LISTEN_ADDRESS", "nowhere"),
         ("LOG_LEVEL", "LOUD"),
     ],

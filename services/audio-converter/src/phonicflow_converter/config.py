@@ -7,6 +7,7 @@
 | ``CONVERTER_MAX_DURATION_SECONDS`` | ``600`` | longest accepted audio |
 | ``CONVERTER_MAX_CONCURRENCY`` | CPU count × 2 | conversions at once; more → RESOURCE_EXHAUSTED |
 | ``CONVERTER_GRACE_SECONDS`` | ``20`` | on SIGTERM, how long in-flight conversions may finish |
+| ``CONVERTER_MAX_CONNECTION_AGE_SECONDS`` | ``60`` | then a client is asked to reconnect (0: never) |
 | ``LOG_LEVEL`` | ``INFO`` | |
 
 Plus the standard ``OTEL_*`` variables (see :mod:`phonicflow_common.telemetry`). A bad value
@@ -26,6 +27,10 @@ DEFAULT_LISTEN_ADDRESS = "0.0.0.0:50051"
 DEFAULT_MAX_INPUT_MB = 20.0
 DEFAULT_MAX_DURATION_SECONDS = 600.0
 DEFAULT_GRACE_SECONDS = 20.0
+# Clients balance across converter pods by the addresses DNS gave them when they connected; a
+# connection that ends now and then (GOAWAY, its calls finishing first) makes them look again, so
+# pods the autoscaler adds get work within about this long.
+DEFAULT_MAX_CONNECTION_AGE_SECONDS = 60.0
 # Decoding is CPU-bound but a request also spends time receiving and sending bytes, so a little
 # more than one conversion per core keeps the cores busy without queueing without bound.
 CONCURRENCY_PER_CPU = 2
@@ -70,6 +75,13 @@ class ConverterSettings(ServiceSettings):
     )
     grace_seconds: float = Field(
         default=DEFAULT_GRACE_SECONDS, ge=0, le=3600, validation_alias="CONVERTER_GRACE_SECONDS"
+    )
+    max_connection_age_seconds: float = Field(
+        default=DEFAULT_MAX_CONNECTION_AGE_SECONDS,
+        ge=0,
+        le=7 * 24 * 3600,
+        validation_alias="CONVERTER_MAX_CONNECTION_AGE_SECONDS",
+        description="A client connection older than this is asked to reconnect; 0: never.",
     )
     log_level: LogLevel = Field(default="INFO", validation_alias="LOG_LEVEL")
 

@@ -41,6 +41,30 @@ MESSAGE_OVERHEAD_BYTES = 1024 * 1024
 """Room above the audio itself for the other fields and protobuf framing."""
 STOP_GRACE_AFTER_DRAIN_SECONDS = 1.0
 """After the in-flight conversions end, how long the last responses get to leave."""
+CONNECTION_AGE_GRACE_SECONDS = 30.0
+"""After a connection reaches its maximum age, how long its calls may still take: the bot's
+deadline for one conversion (its CONVERTER_TIMEOUT, 30 s by default)."""
+
+
+def connection_options(settings: ConverterSettings) -> list[tuple[str, int]]:
+    """gRPC server options: message limits, and the connection age that lets clients rebalance.
+
+    A client balancing across converter pods (the bot: round_robin over a headless Service)
+    knows the pods DNS listed when it connected. When a connection reaches its age the server
+    sends GOAWAY; calls in flight finish (up to :data:`CONNECTION_AGE_GRACE_SECONDS`), new ones
+    go to the client's other connections while it reconnects and resolves the name again.
+    """
+    receive, send = message_limits(settings)
+    options = [
+        ("grpc.max_receive_message_length", receive),
+        ("grpc.max_send_message_length", send),
+    ]
+    if settings.max_connection_age_seconds > 0:
+        options += [
+            ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
+            ("grpc.max_connection_age_grace_ms", int(CONNECTION_AGE_GRACE_SECONDS * 1000)),
+        ]
+    return options
 
 
 def message_limits(settings: ConverterSettings) -> tuple[int, int]:
@@ -88,13 +112,8 @@ class ConverterServer:
             executor=self.executor,
         )
         self.health = health.aio.HealthServicer()
-        receive, send = message_limits(settings)
         self.server = grpc.aio.server(
-            interceptors=[_tracing_interceptor()],
-            options=[
-                ("grpc.max_receive_message_length", receive),
-                ("grpc.max_send_message_length", send),
-            ],
+            interceptors=[_tracing_interceptor()], options=connection_options(settings)
         )
         converter_pb2_grpc.add_AudioConverterServiceServicer_to_server(self.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -125,6 +144,7 @@ class ConverterServer:
                 "max_duration_seconds": self.settings.max_duration_seconds,
                 "max_receive_message_length": receive,
                 "max_send_message_length": send,
+                "max_connection_age_seconds": self.settings.max_connection_age_seconds,
             },
         )
 
