@@ -15,6 +15,12 @@ Errors::
     └── ConverterUnavailable   UNAVAILABLE, DEADLINE_EXCEEDED, overloaded, anything else:
                                the learner should try again later
 
+Calls are spread over every address the name resolves to (gRPC's ``round_robin``): in the chart
+CONVERTER_ADDRESS names a headless Service, so DNS lists each ready converter pod and every pod
+gets work. (A ClusterIP Service would pin the bot's one HTTP/2 connection to a single pod.) The
+converter ends old connections now and then (CONVERTER_MAX_CONNECTION_AGE_SECONDS), and
+reconnecting resolves the name again, which is how pods added by the autoscaler are found.
+
 UNAVAILABLE is retried by gRPC itself (service-config retryPolicy) within the call deadline,
 so a converter pod restarting does not fail the learner's message. The converter refuses work
 at once when it is busy (RESOURCE_EXHAUSTED "retry later"): the client keeps at most
@@ -56,8 +62,10 @@ MAX_RECONNECT_BACKOFF_MS = 1000
 #: Seconds a readiness probe waits for the converter's health service.
 HEALTH_CHECK_TIMEOUT = 2.0
 
-_RETRY_SERVICE_CONFIG = json.dumps(
+_SERVICE_CONFIG = json.dumps(
     {
+        # One connection per converter the name resolves to, calls taken in turn.
+        "loadBalancingConfig": [{"round_robin": {}}],
         "methodConfig": [
             {
                 "name": [{"service": "phonicflow.audio.v1.AudioConverterService"}],
@@ -69,7 +77,7 @@ _RETRY_SERVICE_CONFIG = json.dumps(
                     "retryableStatusCodes": ["UNAVAILABLE"],
                 },
             }
-        ]
+        ],
     }
 )
 
@@ -138,7 +146,7 @@ class ConverterClient:
             ("grpc.initial_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
             ("grpc.min_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
             ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
-            ("grpc.service_config", _RETRY_SERVICE_CONFIG),
+            ("grpc.service_config", _SERVICE_CONFIG),
         ]
         interceptors = None
         if instrument:
