@@ -257,8 +257,35 @@ def test_the_converter_has_native_grpc_probes_and_a_grpc_service(rendered):
         assert container[probe]["grpc"]["port"] == 50051, probe
     service = named(objects, "Service", "converter")
     assert service["spec"]["ports"][0]["appProtocol"] == "grpc"
+
+
+@pytest.mark.chart
+def test_the_bot_balances_over_every_converter_pod_through_a_headless_service(render, rendered):
+    objects = rendered["defaults"]
+    headless = named(objects, "Service", "converter-headless")
+    pods = named(objects, "Deployment", "converter")["spec"]["template"]["metadata"]["labels"]
+    # DNS answers with every ready pod, not one virtual IP that pins a gRPC connection to a pod
+    assert headless["spec"]["clusterIP"] == "None"
+    assert headless["spec"]["selector"].items() <= pods.items()
+    assert not headless["spec"].get("publishNotReadyAddresses"), "a draining pod must drop out"
+    assert headless["spec"]["ports"][0]["port"] == 50051
+    assert headless["spec"]["ports"][0]["targetPort"] == "grpc"
     address = named(objects, "ConfigMap", "bot")["data"]["CONVERTER_ADDRESS"]
-    assert address == f"{service['metadata']['name']}:50051"
+    assert address == f"dns:///{headless['metadata']['name']}:50051"
+    # connections age out so the bot resolves again and finds pods the HPA adds
+    converter = named(objects, "ConfigMap", "converter")["data"]
+    assert converter["CONVERTER_MAX_CONNECTION_AGE_SECONDS"] == "60"
+
+    external = render(
+        {
+            "telegram": {"token": "123456:external-converter-token"},
+            "converter": {"enabled": False, "externalAddress": "converter.shared:50051"},
+        }
+    )
+    assert not maybe_named(external, "Service", "converter-headless")
+    assert named(external, "ConfigMap", "bot")["data"]["CONVERTER_ADDRESS"] == (
+        "converter.shared:50051"
+    )
 
 
 @pytest.mark.chart

@@ -298,6 +298,15 @@ redis-password
 {{- end -}}
 {{- end -}}
 
+{{/* The bot's converter address: the headless Service, whose DNS name lists every ready pod. */}}
+{{- define "phonicflow.converterBalancedAddress" -}}
+{{- if .Values.converter.enabled -}}
+{{- printf "dns:///%s:%d" (include "phonicflow.componentName" (list . "converter-headless")) (int .Values.converter.service.port) -}}
+{{- else -}}
+{{- include "phonicflow.converterAddress" . -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "phonicflow.converterAddress" -}}
 {{- if .Values.converter.enabled -}}
 {{- printf "%s:%d" (include "phonicflow.componentName" (list . "converter")) (int .Values.converter.service.port) -}}
