@@ -76,8 +76,7 @@ def main() -> None:
         if True:
             session = new_session(client)
             status = client.get("/bot/status").json()
-            assert server.process.proc is not None
-            proc = psutil.Process(server.process.proc.pid)
+            proc = psutil.Process(server.process.pid)
             for seconds in args.seconds:
                 wav = note(seconds)
                 target = TEXT.split(".")[0] if args.drill else None

@@ -6,8 +6,9 @@ Usage::
     .venv/bin/python bench/bot.py --levels 1 50 --rounds 5 --learners 0
     .venv/bin/python bench/bot.py --levels 1 --learners 50 --duration 120
 
-Everything is a real process on loopback: the Telegram emulator, Redis, the audio converter,
-the bot (``python -m phonicflow_bot``), and as backend the instant responder
+Everything is a real process on loopback: the Telegram emulator, Redis, the audio converter
+(two processes by default, as the chart runs two replicas; the bot takes them in turn, as it
+does the pods behind the chart's headless Service), the bot (``python -m phonicflow_bot``), and as backend the instant responder
 ``services/bot/tests/fake_backend.py`` (contract-shaped answers, ~1 ms of work, real WAV).
 For the bursts the bot's own flood limit (BOT_OUTGOING_RATE_PER_SECOND) and per-learner limit
 are lifted, so the numbers show what the bot can do, not Telegram's 30 messages/s ceiling; the
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import shutil
@@ -75,15 +77,21 @@ DEFAULT_ROUNDS = {1: 20, 50: 3, 200: 2}
 ROUND_TIMEOUT_SECONDS = 120.0
 #: The bench reads the emulator's event feed in batches. Times come from the emulator's clock,
 #: so this costs no accuracy, and it keeps the harness (which shares the cores with the system
-#: under test) from polling once per reply: 11 ms of CPU per voice note before.
-OBSERVE_PAUSE_SECONDS = 0.05
+#: under test, where Telegram and the learners' phones are not) from polling once per reply:
+#: 11 ms of its CPU per voice note at one poll per reply, 7.5 at 0.05 s, 4.5 at 0.5 s.
+OBSERVE_PAUSE_SECONDS = 0.5
+#: Converter processes, as the chart's two replicas (``converter.replicaCount``).
+DEFAULT_CONVERTERS = 2
 TARGET = "p99 overhead < 100 ms for a voice note at 50 concurrent learners; nothing lost or doubled"
 
 
-def cpu_seconds(process: psutil.Process) -> float:
-    """User + system CPU time of a process and its children (the bench client: itself)."""
-    times = process.cpu_times()
-    return float(times.user + times.system)
+#: The processes of one component (the converters are several).
+Processes = dict[str, list[psutil.Process]]
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    """User + system CPU time of a component's processes (the bench client: itself)."""
+    return float(sum(t.user + t.system for t in (p.cpu_times() for p in processes)))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -195,7 +203,7 @@ async def run_level(
     rounds: int,
     ogg: bytes,
     backend_url: str,
-    processes: dict[str, psutil.Process],
+    processes: Processes,
 ) -> dict[str, Any]:
     base = 100_000 * level
     users = [await client.user(base + n, first_name=f"L{n}") for n in range(level)]
@@ -230,7 +238,7 @@ async def run_closed_loop(
     duration: float,
     ogg: bytes,
     backend_url: str,
-    processes: dict[str, psutil.Process],
+    processes: Processes,
 ) -> dict[str, Any]:
     """``learners`` learners practise for ``duration`` seconds, each in a loop: send a voice
     note, wait for its three replies, think (uniform in ``think`` seconds: listening to the
@@ -246,6 +254,7 @@ async def run_closed_loop(
     sent_at: dict[int, list[float]] = defaultdict(list)
     replies: dict[int, list[float]] = defaultdict(list)
     answered = {uid: asyncio.Event() for uid in by_id}
+    last_reply: dict[int, float] = {}
     stop = asyncio.Event()
 
     async def watch() -> None:
@@ -263,6 +272,7 @@ async def run_closed_loop(
                     continue
                 replies[uid].append(event["time"])
                 if len(replies[uid]) >= REPLIES_PER_VOICE_NOTE * len(sent_at[uid]):
+                    last_reply[uid] = event["time"]
                     answered[uid].set()
 
     async def learner(user: Any, first_delay: float) -> int:
@@ -276,7 +286,9 @@ async def run_closed_loop(
                 await asyncio.wait_for(answered[user.id].wait(), ROUND_TIMEOUT_SECONDS)
             except TimeoutError:
                 break  # counted as lost below
-            await asyncio.sleep(rng.uniform(*think))
+            # Thinking starts when the last reply arrived, not when the bench read it.
+            seen_late = time.time() - last_reply.get(user.id, time.time())
+            await asyncio.sleep(max(0.0, rng.uniform(*think) - seen_late))
         return notes
 
     cpu_before = {name: cpu_seconds(p) for name, p in processes.items()}
@@ -328,7 +340,7 @@ async def measure(
     closed_loop: tuple[int, tuple[float, float], float] | None,
     emulator_url: str,
     backend_url: str,
-    processes: dict[str, psutil.Process],
+    processes: Processes,
 ) -> list[dict[str, Any]]:
     ogg = encode(synth_wav("I think three trees are there"), "ogg")
     client = AsyncEmulatorClient(emulator_url, timeout=120)
@@ -379,20 +391,32 @@ def main() -> int:
         help="seconds between a learner's last reply and their next note",
     )
     parser.add_argument("--duration", type=float, default=DEFAULT_DURATION_SECONDS)
+    parser.add_argument(
+        "--converters",
+        type=int,
+        default=DEFAULT_CONVERTERS,
+        help="converter processes the bot balances over (the chart runs 2 replicas)",
+    )
     args = parser.parse_args()
 
-    redis_port, converter_port, backend_port, health_port = (free_port() for _ in range(4))
+    redis_port, backend_port, health_port = (free_port() for _ in range(3))
+    converter_ports = [free_port() for _ in range(args.converters)]
     redis_dir = tempfile.mkdtemp(prefix="bench-redis-")
     redis = ServiceProcess(
         [shutil.which("redis-server") or "redis-server", "--port", str(redis_port), "--bind",
          "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redis_dir],
         name="redis", port=redis_port,
     )  # fmt: skip
-    converter = ServiceProcess(
-        "phonicflow_converter",
-        env={"CONVERTER_LISTEN_ADDRESS": f"127.0.0.1:{converter_port}", "LOG_LEVEL": "WARNING"},
-        port=converter_port,
-    )
+    converters = [
+        ServiceProcess(
+            "phonicflow_converter",
+            env={"CONVERTER_LISTEN_ADDRESS": f"127.0.0.1:{port}", "LOG_LEVEL": "WARNING"},
+            port=port,
+        )
+        for port in converter_ports
+    ]
+    # What DNS answers for the chart's headless Service: every converter; the bot balances.
+    converter_address = "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in converter_ports)
     backend = ServiceProcess(
         [sys.executable, str(FAKE_BACKEND), "--port", str(backend_port)],
         name="fake-backend", port=backend_port,
@@ -400,14 +424,16 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     backend_url = f"http://127.0.0.1:{backend_port}"
     rows: list[dict[str, Any]] = []
-    with running_emulator() as emulator, redis, converter, backend:
-        assert converter.proc and backend.proc and redis.proc
+    with contextlib.ExitStack() as started:
+        emulator = started.enter_context(running_emulator())
+        for service in (redis, *converters, backend):
+            started.enter_context(service)
         others = {
-            "converter": psutil.Process(converter.proc.pid),
-            "emulator": psutil.Process(emulator.pid),
-            "backend": psutil.Process(backend.proc.pid),
-            "redis": psutil.Process(redis.proc.pid),
-            "bench": psutil.Process(),
+            "converter": [psutil.Process(c.pid) for c in converters],
+            "emulator": [psutil.Process(emulator.pid)],
+            "backend": [psutil.Process(backend.pid)],
+            "redis": [psutil.Process(redis.pid)],
+            "bench": [psutil.Process()],
         }
         closed_loop = (args.learners, (args.think[0], args.think[1]), args.duration)
         # Bursts lift Telegram's flood limit and the per-learner limit, or they would measure
@@ -424,7 +450,7 @@ def main() -> int:
                 "TELEGRAM_API_BASE_URL": emulator.api_base_url,
                 "TELEGRAM_FILE_BASE_URL": emulator.file_base_url,
                 "BACKEND_URL": backend_url,
-                "CONVERTER_ADDRESS": f"127.0.0.1:{converter_port}",
+                "CONVERTER_ADDRESS": converter_address,
                 "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
                 "BOT_HEALTH_PORT": str(health_port),
                 "BOT_HEALTH_HOST": "127.0.0.1",
@@ -435,8 +461,7 @@ def main() -> int:
                 env |= {"BOT_OUTGOING_RATE_PER_SECOND": "100000", "BOT_RATE_LIMIT_MPM": "1000"}
             bot = ServiceProcess("phonicflow_bot", env=env, port=health_port, name="bot")
             with bot:
-                assert bot.proc is not None
-                processes = {"bot": psutil.Process(bot.proc.pid), **others}
+                processes = {"bot": [psutil.Process(bot.pid)], **others}
                 rows += asyncio.run(
                     measure(levels, args.rounds, loop, emulator.url, backend_url, processes)
                 )

@@ -431,8 +431,7 @@ def main() -> int:
     )
     rows: list[Row] = []
     with process:
-        assert process.proc is not None
-        server = psutil.Process(process.proc.pid)
+        server = psutil.Process(process.pid)
         options = [
             ("grpc.max_receive_message_length", MESSAGE_LIMIT),
             ("grpc.max_send_message_length", MESSAGE_LIMIT),

@@ -113,7 +113,7 @@ def test_a_caller_whose_deadline_passes_gets_deadline_exceeded_and_the_work_is_a
 def _client_ports(converter) -> set[int]:
     """The ports of the clients connected to this converter right now."""
     port = int(converter.address.rsplit(":", 1)[1])
-    connections = psutil.Process(converter.process.proc.pid).net_connections("tcp")
+    connections = psutil.Process(converter.process.pid).net_connections("tcp")
     return {
         c.raddr.port
         for c in connections

@@ -124,6 +124,13 @@ class ServiceProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def pid(self) -> int:
+        """The process id once started (for psutil and signals)."""
+        if self.proc is None:
+            raise RuntimeError(f"{self.name} has not been started")
+        return self.proc.pid
+
     def logs(self) -> str:
         self._log.flush()
         return Path(self._log.name).read_text(encoding="utf-8", errors="replace")
