@@ -80,3 +80,19 @@ async def test_when_one_converter_goes_away_the_other_takes_every_call(
     finally:
         await client.close()
     assert conversions(staying) - before == CONVERSIONS
+
+
+async def test_a_dns_target_like_the_charts_reaches_the_converter(
+    converters: list[tuple[ServiceProcess, int]], reply_wav: bytes
+) -> None:
+    # The chart's form, dns:///<headless service>:port; localhost may also resolve to ::1, where
+    # nothing listens: round_robin leaves that address out instead of failing calls on it.
+    (converter, port), _ = converters
+    client = ConverterClient(f"dns:///localhost:{port}", timeout=10, instrument=False)
+    try:
+        for _ in range(3):
+            assert (await client.to_voice(reply_wav)).ogg[:4] == b"OggS"
+        assert await client.health_check()
+    finally:
+        await client.close()
+    assert conversions(converter) == 3

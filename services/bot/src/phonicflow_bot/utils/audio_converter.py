@@ -59,6 +59,9 @@ MIN_CALL_SECONDS = 0.001
 #: Reconnect backoff towards a converter that went away: first try, and ceiling.
 RECONNECT_BACKOFF_MS = 100
 MAX_RECONNECT_BACKOFF_MS = 1000
+#: Shortest pause between two DNS lookups of CONVERTER_ADDRESS. gRPC looks again when a connection
+#: ends; its default of 30 s could leave a bot on a stale list of converter pods that long.
+DNS_MIN_RESOLUTION_INTERVAL_MS = 2000
 #: Seconds a readiness probe waits for the converter's health service.
 HEALTH_CHECK_TIMEOUT = 2.0
 
@@ -146,6 +149,7 @@ class ConverterClient:
             ("grpc.initial_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
             ("grpc.min_reconnect_backoff_ms", RECONNECT_BACKOFF_MS),
             ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
+            ("grpc.dns_min_time_between_resolutions_ms", DNS_MIN_RESOLUTION_INTERVAL_MS),
             ("grpc.service_config", _SERVICE_CONFIG),
         ]
         interceptors = None
