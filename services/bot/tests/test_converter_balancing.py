@@ -8,11 +8,15 @@ converter's own log line for it.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 
+import grpc
 import pytest
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from phonicflow_bot.utils.audio_converter import ConverterClient
+from phonicflow_bot.utils.audio_converter import CONVERTER_SERVICE, ConverterClient
 from phonicflow_testing import ServiceProcess, free_port
 from phonicflow_testing.speech import synth_wav
 
@@ -80,6 +84,58 @@ async def test_when_one_converter_goes_away_the_other_takes_every_call(
     finally:
         await client.close()
     assert conversions(staying) - before == CONVERSIONS
+
+
+async def test_a_converter_draining_on_sigterm_fails_no_call_in_a_steady_stream(
+    converters: list[tuple[ServiceProcess, int]], reply_wav: bytes
+) -> None:
+    # A rolling update: a pod gets SIGTERM while learners' notes keep coming.
+    address = "ipv4:" + ",".join(f"127.0.0.1:{port}" for _, port in converters)
+    client = ConverterClient(address, timeout=10, instrument=False)
+    (leaving, _), (staying, _) = converters
+    done = 0
+
+    async def stream(seconds: float) -> None:
+        nonlocal done
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            assert (await client.to_voice(reply_wav)).ogg[:4] == b"OggS"  # a failure raises
+            done += 1
+
+    try:
+        callers = [asyncio.create_task(stream(2.0)) for _ in range(3)]
+        await asyncio.sleep(0.3)
+        assert await asyncio.to_thread(leaving.stop) == 0  # drained, then exited cleanly
+        await asyncio.gather(*callers)
+    finally:
+        await client.close()
+    assert conversions(leaving) > 0 and conversions(staying) > 0
+    assert conversions(leaving) + conversions(staying) == done
+
+
+async def test_a_converter_whose_health_says_not_serving_gets_no_calls(
+    converters: list[tuple[ServiceProcess, int]], reply_wav: bytes
+) -> None:
+    # A gRPC server whose grpc.health.v1 says NOT_SERVING for the converter service, as a
+    # converter does from the moment it starts draining. It has no converter service at all:
+    # a call that reached it would fail UNIMPLEMENTED, which nobody retries.
+    server = grpc.aio.server()
+    status = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(status, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    await status.set(CONVERTER_SERVICE, health_pb2.HealthCheckResponse.NOT_SERVING)
+    (converter, converter_port), _ = converters
+    client = ConverterClient(
+        f"ipv4:127.0.0.1:{port},127.0.0.1:{converter_port}", timeout=10, instrument=False
+    )
+    try:
+        for _ in range(CONVERSIONS):
+            assert (await client.to_voice(reply_wav)).ogg[:4] == b"OggS"
+    finally:
+        await client.close()
+        await server.stop(None)
+    assert conversions(converter) == CONVERSIONS
 
 
 async def test_a_dns_target_like_the_charts_reaches_the_converter(

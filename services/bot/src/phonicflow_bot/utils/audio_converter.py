@@ -21,8 +21,9 @@ gets work. (A ClusterIP Service would pin the bot's one HTTP/2 connection to a s
 converter ends old connections now and then (CONVERTER_MAX_CONNECTION_AGE_SECONDS), and
 reconnecting resolves the name again, which is how pods added by the autoscaler are found.
 
-UNAVAILABLE is retried by gRPC itself (service-config retryPolicy) within the call deadline,
-so a converter pod restarting does not fail the learner's message. The converter refuses work
+UNAVAILABLE and a server's CANCELLED are retried by gRPC itself (service-config retryPolicy)
+within the call deadline, and each connection watches its converter's health, so a converter
+pod draining or restarting does not fail the learner's message. The converter refuses work
 at once when it is busy (RESOURCE_EXHAUSTED "retry later"): the client keeps at most
 ``max_in_flight`` calls open and retries a refusal with jittered backoff until the deadline. OpenTelemetry's aio client
 interceptors put the trace context into the call metadata.
@@ -65,19 +66,28 @@ DNS_MIN_RESOLUTION_INTERVAL_MS = 2000
 #: Seconds a readiness probe waits for the converter's health service.
 HEALTH_CHECK_TIMEOUT = 2.0
 
+CONVERTER_SERVICE = "phonicflow.audio.v1.AudioConverterService"
+
 _SERVICE_CONFIG = json.dumps(
     {
         # One connection per converter the name resolves to, calls taken in turn.
         "loadBalancingConfig": [{"round_robin": {}}],
+        # Each connection watches its converter's grpc.health.v1 status: one that starts
+        # draining (NOT_SERVING) gets no new calls. A server without the health service
+        # (UNIMPLEMENTED) counts as healthy.
+        "healthCheckConfig": {"serviceName": CONVERTER_SERVICE},
         "methodConfig": [
             {
-                "name": [{"service": "phonicflow.audio.v1.AudioConverterService"}],
+                "name": [{"service": CONVERTER_SERVICE}],
+                # Conversions have no side effects, so a call may run twice. UNAVAILABLE: the
+                # converter is down or draining. CANCELLED from the server: it stopped with the
+                # call just arrived (seen about once in six converter restarts under load).
                 "retryPolicy": {
                     "maxAttempts": 4,
                     "initialBackoff": "0.1s",
                     "maxBackoff": "1s",
                     "backoffMultiplier": 2,
-                    "retryableStatusCodes": ["UNAVAILABLE"],
+                    "retryableStatusCodes": ["UNAVAILABLE", "CANCELLED"],
                 },
             }
         ],
