@@ -27,6 +27,12 @@ def conversions(converter: ServiceProcess) -> int:
     return converter.logs().count('"conversion ok"')
 
 
+def client_of(*ports: int) -> ConverterClient:
+    """The bot's client, given every converter as DNS would list the chart's headless Service."""
+    address = "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
+    return ConverterClient(address, timeout=10, instrument=False)
+
+
 @pytest.fixture
 def converters() -> Iterator[list[tuple[ServiceProcess, int]]]:
     started = []
@@ -53,8 +59,7 @@ def reply_wav() -> bytes:
 async def test_conversions_are_spread_over_every_converter(
     converters: list[tuple[ServiceProcess, int]], reply_wav: bytes
 ) -> None:
-    address = "ipv4:" + ",".join(f"127.0.0.1:{port}" for _, port in converters)
-    client = ConverterClient(address, timeout=10, instrument=False)
+    client = client_of(*(port for _, port in converters))
     try:
         for _ in range(CONVERSIONS):
             assert (await client.to_voice(reply_wav)).ogg[:4] == b"OggS"
@@ -69,8 +74,7 @@ async def test_conversions_are_spread_over_every_converter(
 async def test_when_one_converter_goes_away_the_other_takes_every_call(
     converters: list[tuple[ServiceProcess, int]], reply_wav: bytes
 ) -> None:
-    address = "ipv4:" + ",".join(f"127.0.0.1:{port}" for _, port in converters)
-    client = ConverterClient(address, timeout=10, instrument=False)
+    client = client_of(*(port for _, port in converters))
     (gone, _), (staying, _) = converters
     try:
         for _ in range(4):
@@ -90,8 +94,7 @@ async def test_a_converter_draining_on_sigterm_fails_no_call_in_a_steady_stream(
     converters: list[tuple[ServiceProcess, int]], reply_wav: bytes
 ) -> None:
     # A rolling update: a pod gets SIGTERM while learners' notes keep coming.
-    address = "ipv4:" + ",".join(f"127.0.0.1:{port}" for _, port in converters)
-    client = ConverterClient(address, timeout=10, instrument=False)
+    client = client_of(*(port for _, port in converters))
     (leaving, _), (staying, _) = converters
     done = 0
 
@@ -126,9 +129,7 @@ async def test_a_converter_whose_health_says_not_serving_gets_no_calls(
     await server.start()
     await status.set(CONVERTER_SERVICE, health_pb2.HealthCheckResponse.NOT_SERVING)
     (converter, converter_port), _ = converters
-    client = ConverterClient(
-        f"ipv4:127.0.0.1:{port},127.0.0.1:{converter_port}", timeout=10, instrument=False
-    )
+    client = client_of(port, converter_port)
     try:
         for _ in range(CONVERSIONS):
             assert (await client.to_voice(reply_wav)).ogg[:4] == b"OggS"
