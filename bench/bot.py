@@ -8,8 +8,9 @@ Usage::
 
 Everything is a real process on loopback: the Telegram emulator, Redis, the audio converter
 (two processes by default, as the chart runs two replicas; the bot takes them in turn, as it
-does the pods behind the chart's headless Service), the bot (``python -m phonicflow_bot``), and as backend the instant responder
-``services/bot/tests/fake_backend.py`` (contract-shaped answers, ~1 ms of work, real WAV).
+does the pods behind the chart's headless Service), the bot (``python -m phonicflow_bot``),
+and as backend the instant responder ``services/bot/tests/fake_backend.py`` (contract-shaped
+answers, ~1 ms of work, real WAV).
 For the bursts the bot's own flood limit (BOT_OUTGOING_RATE_PER_SECOND) and per-learner limit
 are lifted, so the numbers show what the bot can do, not Telegram's 30 messages/s ceiling; the
 closed loop runs a second bot process with every setting at its shipped default.

@@ -66,7 +66,7 @@ DNS_MIN_RESOLUTION_INTERVAL_MS = 2000
 #: Seconds a readiness probe waits for the converter's health service.
 HEALTH_CHECK_TIMEOUT = 2.0
 
-CONVERTER_SERVICE = "phonicflow.audio.v1.AudioConverterService"
+CONVERTER_SERVICE = converter_pb2.DESCRIPTOR.services_by_name["AudioConverterService"].full_name
 
 _SERVICE_CONFIG = json.dumps(
     {
