@@ -44,22 +44,6 @@ from phonicflow_backend.idempotency import (
     request_fingerprint,
 )
 from phonicflow_backend.metrics import Metrics
-from phonicflow_backend.models import (
-    AcceptedResponse,
-    AudioAvailable,
-    BotMetricRequest,
-    CreateSessionRequest,
-    CreateSessionResponse,
-    DeleteResponse,
-    HealthResponse,
-    HistoryItem,
-    HistoryResponse,
-    PracticeItemModel,
-    ProcessResponse,
-    PronunciationModel,
-    StatusResponse,
-    WordResultModel,
-)
 from phonicflow_backend.pipeline import Engines, Pipeline, TurnResult
 from phonicflow_backend.practice import UnknownFocusError, get_item, next_item
 from phonicflow_backend.storage import (
@@ -75,6 +59,22 @@ from phonicflow_backend.storage import (
     parse_session_id,
 )
 from phonicflow_backend.tts import TtsError
+from phonicflow_common.contract import (
+    AcceptedResponse,
+    AudioAvailable,
+    BotMetricRequest,
+    CreateSessionRequest,
+    CreateSessionResponse,
+    DeleteResponse,
+    HealthResponse,
+    HistoryItem,
+    HistoryResponse,
+    PracticeItem,
+    ProcessResponse,
+    Pronunciation,
+    StatusResponse,
+    WordResult,
+)
 from phonicflow_common.runtime import freeze_startup_heap
 
 log = logging.getLogger(__name__)
@@ -236,10 +236,10 @@ def _response(session_id: str, turn_id: str, result: TurnResult) -> ProcessRespo
     assessment = result.assessment
     pronunciation = None
     if assessment is not None:
-        pronunciation = PronunciationModel(
+        pronunciation = Pronunciation(
             overall_score=assessment.overall_score,
             words=[
-                WordResultModel(
+                WordResult(
                     expected=w.expected,
                     heard=w.heard,
                     score=w.score,
@@ -523,25 +523,21 @@ def _build_router() -> APIRouter:
         summary="Count an event the bot observed (exported on /metrics)",
     )
     async def bot_metrics(state: StateDep, body: BotMetricRequest) -> AcceptedResponse:
-        if body.value < 0:
-            raise ApiError(422, "invalid_request", "'value' must not be negative (a counter)")
         state.metrics.bot_events.labels(body.event).inc(body.value)
         return AcceptedResponse()
 
     @api.get(
         "/practice/next",
-        response_model=PracticeItemModel,
+        response_model=PracticeItem,
         responses=error_responses(401, 422),
         summary="A drill sentence, optionally for one focus sound or error slug",
     )
-    async def practice_next(
-        focus: str | None = None, exclude: str | None = None
-    ) -> PracticeItemModel:
+    async def practice_next(focus: str | None = None, exclude: str | None = None) -> PracticeItem:
         try:
             item = next_item(focus, exclude)
         except UnknownFocusError as exc:
             raise ApiError(422, "unknown_focus", str(exc)) from None
-        return PracticeItemModel(**vars(item))
+        return PracticeItem(**vars(item))
 
     @api.get(
         "/practice/{item_id}/audio",

@@ -69,7 +69,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 #: OpenAPI ``responses=`` entries for the error statuses each route can return.
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    from phonicflow_backend.models import ErrorResponse
+    from phonicflow_common.contract import ErrorResponse
 
     descriptions = {
         400: "Bad field", 401: "Missing or wrong X-Bot-Key", 404: "Unknown session or no audio",
