@@ -188,7 +188,7 @@ def test_a_file_over_the_size_limit_is_refused_with_the_limit_named(limited, enc
     _expect_error(
         limited.stub,
         converter_pb2.ToWavRequest(audio=too_big),
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.INVALID_ARGUMENT,
         "over the limit",
         str(int(LIMITED_MB * 2**20)),
     )
@@ -211,7 +211,7 @@ def test_a_note_over_the_duration_limit_is_refused_before_decoding(limited, enco
     _expect_error(
         limited.stub,
         converter_pb2.ToWavRequest(audio=long_note),
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.INVALID_ARGUMENT,
         f"limit of {LIMITED_SECONDS} s",
         "before decoding",
     )
@@ -229,7 +229,7 @@ def test_a_stream_that_hides_its_length_is_stopped_once_it_passes_the_limit(limi
     _expect_error(
         limited.stub,
         converter_pb2.ToWavRequest(audio=flac),
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.INVALID_ARGUMENT,
         f"limit of {LIMITED_SECONDS} s",
         "while decoding",
     )

@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from phonicflow.audio.v1 import converter_pb2
+from phonicflow_converter.server import RPC_HEADROOM
 from phonicflow_testing import speech
 
 SERVICE = "phonicflow.audio.v1.AudioConverterService"
@@ -56,13 +57,39 @@ def test_past_the_bound_and_the_queue_callers_are_turned_away_at_once_and_none_h
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = list(pool.map(lambda _: call(), range(4)))
     codes = [code for code, _ in outcomes]
-    # one runs, one waits its turn, two are refused
+    # one runs, one waits its turn, two are told "busy" with the code retry policies retry
     assert codes.count(grpc.StatusCode.OK) == 2
-    assert codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED) == 2
+    assert codes.count(grpc.StatusCode.UNAVAILABLE) == 2
     # a refusal is immediate; the waiting caller is served after the running one
     ok_times = sorted(t for code, t in outcomes if code == grpc.StatusCode.OK)
     assert all(t < ok_times[0] / 2 for code, t in outcomes if code != grpc.StatusCode.OK)
     assert ok_times[1] > ok_times[0] * 1.5
+
+
+def test_past_grpcs_own_cap_a_call_is_turned_away_before_the_converter_reads_it(
+    start_converter, encoded
+):
+    # Concurrency 1, no queue: gRPC lets in 1 + 0 + RPC_HEADROOM calls at once. Long-lived
+    # health watches (each client channel keeps one open) fill that cap here.
+    capped = start_converter(CONVERTER_MAX_CONCURRENCY="1", CONVERTER_MAX_QUEUE="0")
+    request = converter_pb2.ToWavRequest(audio=encoded["ogg"])
+    watches = [
+        capped.health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=60)
+        for _ in range(1 + RPC_HEADROOM)
+    ]
+    try:
+        for watch in watches:
+            assert next(watch).status == SERVING  # each watch is open and counted
+        with pytest.raises(grpc.RpcError) as refused:
+            capped.stub.ToWav(request, timeout=5)
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        # the servicer never saw it: nothing was converted, nothing rejected as busy
+        assert "conversion" not in capped.process.logs()
+    finally:
+        watches.pop().cancel()
+    assert capped.stub.ToWav(request, timeout=5).wav  # one slot free again: served
+    for watch in watches:
+        watch.cancel()
 
 
 def test_waiting_callers_are_served_in_turn_and_one_whose_deadline_passes_leaves_the_queue(
@@ -105,7 +132,7 @@ def test_a_caller_whose_deadline_passes_gets_deadline_exceeded_and_the_work_is_a
         except grpc.RpcError as exc:
             refusals.append(exc.code())
             time.sleep(0.02)
-    assert set(refusals) <= {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    assert set(refusals) <= {grpc.StatusCode.UNAVAILABLE}
     assert time.monotonic() - started < 1.0
     assert '"status": "DEADLINE_EXCEEDED"' in single.process.logs()
 

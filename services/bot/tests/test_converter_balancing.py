@@ -153,3 +153,30 @@ async def test_a_dns_target_like_the_charts_reaches_the_converter(
     finally:
         await client.close()
     assert conversions(converter) == 3
+
+
+async def test_a_busy_converter_is_waited_out_by_the_channels_retry_policy(
+    reply_wav: bytes,
+) -> None:
+    # One slot and no queue: notes arriving together find it busy (UNAVAILABLE) and gRPC
+    # retries them; the learner's note is never refused for it.
+    port = free_port()
+    busy = ServiceProcess(
+        "phonicflow_converter",
+        env={
+            "CONVERTER_LISTEN_ADDRESS": f"127.0.0.1:{port}",
+            "CONVERTER_MAX_CONCURRENCY": "1",
+            "CONVERTER_MAX_QUEUE": "0",
+            "LOG_LEVEL": "INFO",
+        },
+        port=port,
+    )
+    with busy:
+        client = ConverterClient(f"127.0.0.1:{port}", timeout=10, max_in_flight=6, instrument=False)
+        try:
+            voices = await asyncio.gather(*(client.to_voice(reply_wav) for _ in range(6)))
+        finally:
+            await client.close()
+        assert all(voice.ogg[:4] == b"OggS" for voice in voices)
+        assert conversions(busy) == 6
+        assert "conversion rejected: overloaded" in busy.logs(), "no call ever found it busy"

@@ -13,6 +13,12 @@ Kubernetes readiness probe sees NOT_SERVING while the endpoint is withdrawn.
 
 Message limits are sized from the settings: requests may carry the largest accepted input plus
 protobuf overhead; responses the WAV of the longest accepted audio at 48 kHz stereo.
+
+The number of requests held in memory is bounded before a handler runs: gRPC itself turns away
+calls past :func:`max_concurrent_rpcs` (RESOURCE_EXHAUSTED), a little above what the servicer
+admits (running + waiting), so the servicer's own "busy" (UNAVAILABLE) answers first and health
+checks and the clients' health watches still fit. Before the cap every caller was let in and
+read: 100 concurrent 5 MB calls peaked at 1 068 MB, above the chart's 768 Mi limit.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ MESSAGE_OVERHEAD_BYTES = 1024 * 1024
 """Room above the audio itself for the other fields and protobuf framing."""
 STOP_GRACE_AFTER_DRAIN_SECONDS = 1.0
 """After the in-flight conversions end, how long the last responses get to leave."""
+RPC_HEADROOM = 16
+"""Calls gRPC lets in beyond those the servicer admits: health checks, each client's long-lived
+health watch, and callers the servicer turns away as busy (each read, then refused at once)."""
 CONNECTION_AGE_GRACE_SECONDS = 30.0
 """After a connection reaches its maximum age, how long its calls may still take: the bot's
 deadline for one conversion (its CONVERTER_TIMEOUT, 30 s by default)."""
@@ -65,6 +74,11 @@ def connection_options(settings: ConverterSettings) -> list[tuple[str, int]]:
             ("grpc.max_connection_age_grace_ms", int(CONNECTION_AGE_GRACE_SECONDS * 1000)),
         ]
     return options
+
+
+def max_concurrent_rpcs(settings: ConverterSettings) -> int:
+    """The most calls gRPC lets into the server at once (see the module docstring)."""
+    return settings.max_concurrency + settings.queue_size + RPC_HEADROOM
 
 
 def message_limits(settings: ConverterSettings) -> tuple[int, int]:
@@ -113,7 +127,9 @@ class ConverterServer:
         )
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
-            interceptors=[_tracing_interceptor()], options=connection_options(settings)
+            interceptors=[_tracing_interceptor()],
+            options=connection_options(settings),
+            maximum_concurrent_rpcs=max_concurrent_rpcs(settings),
         )
         converter_pb2_grpc.add_AudioConverterServiceServicer_to_server(self.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -144,6 +160,7 @@ class ConverterServer:
                 "max_duration_seconds": self.settings.max_duration_seconds,
                 "max_receive_message_length": receive,
                 "max_send_message_length": send,
+                "max_concurrent_rpcs": max_concurrent_rpcs(self.settings),
                 "max_connection_age_seconds": self.settings.max_connection_age_seconds,
             },
         )

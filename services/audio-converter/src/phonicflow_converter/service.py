@@ -6,8 +6,13 @@ accept, reject and answer health checks). The servicer:
 - runs at most ``max_concurrency`` conversions; up to ``max_queue`` more wait for a slot in
   arrival order (a burst of voice notes is served, not bounced into client back-off: 50 notes
   at once, p99 1.96 → 1.38 s in docs/benchmarks.md), and beyond that a request is refused at
-  once with RESOURCE_EXHAUSTED, so overload never becomes an unbounded queue of timeouts. A
+  once with UNAVAILABLE ("busy"), so overload never becomes an unbounded queue of timeouts. A
   waiting request whose deadline passes leaves the queue (DEADLINE_EXCEEDED);
+- says "busy" and "bad input" with different codes, so a client tells them apart without
+  reading the message: busy or draining is UNAVAILABLE, which clients' retry policies retry;
+  audio over a limit is INVALID_ARGUMENT like any other input that can never succeed
+  (gRPC's own guards — its concurrent-RPC cap and its message-size limit — answer
+  RESOURCE_EXHAUSTED; see :mod:`phonicflow_converter.server`);
 - honours the caller's deadline: the worker checks it between packets and gives up, and the RPC
   ends with DEADLINE_EXCEEDED; a cancelled call stops its worker the same way;
 - maps :mod:`codec` errors to the codes the proto documents, with the codec's message;
@@ -42,8 +47,9 @@ _STATUS: dict[type[codec.ConversionError], grpc.StatusCode] = {
     codec.UndecodableAudio: grpc.StatusCode.INVALID_ARGUMENT,
     codec.UnsupportedParameters: grpc.StatusCode.INVALID_ARGUMENT,
     codec.Truncated: grpc.StatusCode.INVALID_ARGUMENT,
-    codec.TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    codec.TooLong: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    # Over a limit is a property of the input, not of the server's state: retrying cannot help.
+    codec.TooLarge: grpc.StatusCode.INVALID_ARGUMENT,
+    codec.TooLong: grpc.StatusCode.INVALID_ARGUMENT,
     codec.Stopped: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 
@@ -149,8 +155,8 @@ class AudioConverterServicer(converter_pb2_grpc.AudioConverterServiceServicer):
                 extra={"operation": operation, "active": self.active, "waiting": self.max_queue},
             )
             await context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"the converter is already running {self.max_concurrency} conversions with "
+                grpc.StatusCode.UNAVAILABLE,
+                f"busy: the converter is already running {self.max_concurrency} conversions with "
                 f"{self.max_queue} waiting (CONVERTER_MAX_CONCURRENCY, CONVERTER_MAX_QUEUE); "
                 "retry later",
             )

@@ -10,10 +10,10 @@ Usage::
 Errors::
 
     ConverterError
-    ├── AudioRejected          INVALID_ARGUMENT / RESOURCE_EXHAUSTED naming a limit: the audio
-    │                          itself is bad (empty, damaged, truncated, too long)
-    └── ConverterUnavailable   UNAVAILABLE, DEADLINE_EXCEEDED, overloaded, anything else:
-                               the learner should try again later
+    ├── AudioRejected          INVALID_ARGUMENT: the audio itself is bad (empty, damaged,
+    │                          truncated, over a size or length limit)
+    └── ConverterUnavailable   anything else (UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED
+                               after the retries): the learner should try again later
 
 Calls are spread over every address the name resolves to (gRPC's ``round_robin``): in the chart
 CONVERTER_ADDRESS names a headless Service, so DNS lists each ready converter pod and every pod
@@ -21,12 +21,14 @@ gets work. (A ClusterIP Service would pin the bot's one HTTP/2 connection to a s
 converter ends old connections now and then (CONVERTER_MAX_CONNECTION_AGE_SECONDS), and
 reconnecting resolves the name again, which is how pods added by the autoscaler are found.
 
-UNAVAILABLE and a server's CANCELLED are retried by gRPC itself (service-config retryPolicy)
-within the call deadline, and each connection watches its converter's health, so a converter
-pod draining or restarting does not fail the learner's message. The converter refuses work
-at once when it is busy (RESOURCE_EXHAUSTED "retry later"): the client keeps at most
-``max_in_flight`` calls open and retries a refusal with jittered backoff until the deadline. OpenTelemetry's aio client
-interceptors put the trace context into the call metadata.
+The status code alone says what happened; no message is parsed. UNAVAILABLE (a converter
+draining, restarting, or busy with its wait queue full), RESOURCE_EXHAUSTED (gRPC's own
+concurrent-call cap on the converter) and a server's CANCELLED are retried by gRPC itself (the
+service config's retryPolicy) within the call deadline, and each connection watches its
+converter's health, so a converter pod draining or restarting does not fail the learner's
+message. The client keeps at most ``max_in_flight`` calls open, so one bot does not flood a
+converter. OpenTelemetry's aio client interceptors put the trace context into the call
+metadata.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,11 +53,6 @@ WAV_SAMPLE_RATE = 16000
 WAV_CHANNELS = 1
 #: Conversions one bot keeps open at once; more wait in the bot instead of being refused.
 DEFAULT_MAX_IN_FLIGHT = 8
-#: Backoff after a "busy" refusal: first pause and ceiling, seconds.
-OVERLOAD_BACKOFF_INITIAL = 0.02
-OVERLOAD_BACKOFF_MAX = 0.5
-#: Smallest deadline given to a last attempt, seconds.
-MIN_CALL_SECONDS = 0.001
 #: Reconnect backoff towards a converter that went away: first try, and ceiling.
 RECONNECT_BACKOFF_MS = 100
 MAX_RECONNECT_BACKOFF_MS = 1000
@@ -80,14 +76,17 @@ _SERVICE_CONFIG = json.dumps(
             {
                 "name": [{"service": CONVERTER_SERVICE}],
                 # Conversions have no side effects, so a call may run twice. UNAVAILABLE: the
-                # converter is down or draining. CANCELLED from the server: it stopped with the
-                # call just arrived (seen about once in six converter restarts under load).
+                # converter is down, draining or busy. RESOURCE_EXHAUSTED: gRPC's cap on calls
+                # in the converter (the bot never sends a message over its size limit, the other
+                # cause of that code). CANCELLED from the server: it stopped with the call just
+                # arrived (seen about once in six converter restarts under load). Five attempts
+                # is gRPC's ceiling; the backoffs add up to about 1.5 s on average.
                 "retryPolicy": {
-                    "maxAttempts": 4,
-                    "initialBackoff": "0.1s",
-                    "maxBackoff": "1s",
+                    "maxAttempts": 5,
+                    "initialBackoff": "0.2s",
+                    "maxBackoff": "2s",
                     "backoffMultiplier": 2,
-                    "retryableStatusCodes": ["UNAVAILABLE", "CANCELLED"],
+                    "retryableStatusCodes": ["UNAVAILABLE", "RESOURCE_EXHAUSTED", "CANCELLED"],
                 },
             }
         ],
@@ -119,19 +118,10 @@ class ConverterUnavailable(ConverterError):
     """The converter is down, overloaded or too slow: try again later."""
 
 
-def _overloaded(exc: grpc.aio.AioRpcError) -> bool:
-    # "busy, retry later" as opposed to "over the limit of N MB/s", which will never succeed.
-    details = (exc.details() or "").lower()
-    return exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "limit" not in details
-
-
 def _classify(exc: grpc.aio.AioRpcError) -> ConverterError:
     code = exc.code()
-    details = exc.details() or ""
-    message = f"converter answered {code.name}: {details}"
+    message = f"converter answered {code.name}: {exc.details() or ''}"
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return AudioRejected(message, code)
-    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and "limit" in details.lower():
         return AudioRejected(message, code)
     return ConverterUnavailable(message, code)
 
@@ -191,21 +181,12 @@ class ConverterClient:
         return VoiceNote(bytes(response.ogg_opus), response.output.duration_seconds)
 
     async def _call(self, method: Any, request: Any) -> Any:
-        """One RPC within ``timeout`` overall, waiting out "busy" refusals."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        backoff = OVERLOAD_BACKOFF_INITIAL
+        """One RPC (gRPC's retries included) within ``timeout``."""
         async with self._slots:
-            while True:
-                remaining = deadline - loop.time()
-                try:
-                    return await method(request, timeout=max(remaining, MIN_CALL_SECONDS))
-                except grpc.aio.AioRpcError as exc:
-                    pause = backoff * (0.5 + random.random())  # noqa: S311 - jitter, not crypto
-                    if not _overloaded(exc) or deadline - loop.time() <= pause:
-                        raise _classify(exc) from None
-                    await asyncio.sleep(pause)
-                    backoff = min(backoff * 2, OVERLOAD_BACKOFF_MAX)
+            try:
+                return await method(request, timeout=self.timeout)
+            except grpc.aio.AioRpcError as exc:
+                raise _classify(exc) from None
 
     async def health_check(self) -> bool:
         """True when the converter's grpc.health.v1 service says SERVING."""

@@ -10,12 +10,14 @@ the learner as real Telegram voice notes.
 
 Status codes (google.rpc.Code) the service answers with:
   INVALID_ARGUMENT    empty input, input that is not decodable audio, audio with no samples,
-                      unsupported parameters, or decoded audio shorter than the caller's
-                      expected_duration_seconds (truncated upload); the message says which.
-  RESOURCE_EXHAUSTED  input larger than the configured byte limit or longer than the configured
-                      duration limit (the message names the limit), or the server is already
-                      running its maximum number of conversions with its wait queue full
-                      (retry later).
+                      unsupported parameters, decoded audio shorter than the caller's
+                      expected_duration_seconds (truncated upload), or input larger than the
+                      configured byte limit or longer than the configured duration limit; the
+                      message says which (and names the limit). Never worth retrying.
+  UNAVAILABLE         busy (already running its maximum number of conversions with its wait
+                      queue full) or shutting down: retry, with backoff, here or elsewhere.
+  RESOURCE_EXHAUSTED  only from gRPC itself: more calls than the server lets in at once, or a
+                      message over the transport's size limit.
   DEADLINE_EXCEEDED   the caller's deadline passed; the server stops working on the request.
   INTERNAL            a bug; the server keeps serving.
 The standard grpc.health.v1.Health service and server reflection are served beside this one.
