@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(ffmpeg redis-server redis-tools espeak-ng sox chromium)
+APT_PACKAGES=(ffmpeg redis-server redis-tools espeak-ng sox chromium postgresql)
 HELM_VERSION=v3.19.0
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }

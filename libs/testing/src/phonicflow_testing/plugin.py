@@ -4,6 +4,8 @@
   yields its URL, e.g. ``redis://127.0.0.1:40123/0``.
 - ``redis_url``: the same server with its database flushed before the test.
 - ``unused_port``: a free TCP port.
+- ``postgres_server`` (session): a real PostgreSQL on a free port; ``postgres_url``: a fresh
+  database on it for one test.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from phonicflow_testing.postgres import PostgresServer
 from phonicflow_testing.processes import ServiceProcess, free_port
 
 
@@ -67,3 +70,16 @@ def pytest_report_header() -> str:
         for tool in ("ffmpeg", "redis-server", "espeak-ng", "helm")
     )
     return f"phonicflow tools: {tools} (checked {time.strftime('%H:%M:%S')})"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL for the whole run (see :mod:`phonicflow_testing.postgres`)."""
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A fresh, empty database on the session's PostgreSQL (asyncpg URL)."""
+    return postgres_server.create_database()

@@ -1,0 +1,167 @@
+"""The real backend app on stub speech engines, served over real HTTP from a thread.
+
+For tests that need the backend's real HTTP behaviour (routing, validation, idempotency,
+storage, limits, uvicorn's serving config) but not its seconds of speech CPU: the bot's tests,
+HTTP edge cases. Only the engines are stand-ins, and they are deterministic:
+
+- speech to text hears ``StubEngines.transcript`` (default "hello there");
+- the scorer gives every expected word 90 and no error, unless ``StubEngines.errors`` maps a
+  word to an error slug (then 30 and that error);
+- text to speech returns 0.2 s of a tone as WAV; no translator, no LLM.
+
+Usage::
+
+    with StubBackend(tmp_path, env={"BOT_PRIVATE_KEY": "k"}) as backend:
+        httpx.post(f"{backend.url}/bot/session", headers={"X-Bot-Key": "k"})
+        backend.engines.transcript = "i tink so"
+
+Settings come from ``env`` exactly as the process would read them (``BackendSettings``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import struct
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from phonicflow_testing.processes import free_port, wait_for_port
+
+
+def tone_wav(seconds: float = 0.2, rate: int = 16000) -> bytes:
+    frames = int(seconds * rate)
+    samples = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(frames)
+    )
+    header = b"RIFF" + struct.pack("<I", 36 + len(samples)) + b"WAVEfmt "
+    header += struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+    return header + b"data" + struct.pack("<I", len(samples)) + samples
+
+
+@dataclass
+class StubEngines:
+    transcript: str = "hello there"
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def build(self, settings: Any) -> Any:
+        """An ``Engines`` of the backend, with the stand-ins below (the seam of create_app)."""
+        from phonicflow_backend.pipeline import Engines
+        from phonicflow_backend.scoring import Assessment, WordResult
+
+        outer = self
+
+        class Stt:
+            name = "stub-stt"
+
+            def transcribe(self, pcm16: bytes, sample_rate: int) -> str:
+                return outer.transcript
+
+        class Scorer:
+            def assess(self, pcm16: bytes, sample_rate: int, expected_text: str) -> Assessment:
+                words = []
+                for i, w in enumerate(expected_text.split()):
+                    error = outer.errors.get(w.lower().strip(".,!?"))
+                    words.append(
+                        WordResult(
+                            expected=w,
+                            heard="x" if error else w,
+                            score=30.0 if error else 90.0,
+                            error=error,
+                            error_type="substitution" if error else None,
+                            expected_phones="",
+                            heard_phones="",
+                            start=i * 0.3,
+                            end=i * 0.3 + 0.25,
+                            tip_en="Tip." if error else "",
+                            tip_pt="Dica." if error else "",
+                        )
+                    )
+                score = sum(w.score for w in words) / max(1, len(words))
+                return Assessment(overall_score=score, words=words, aligned=True)
+
+        class Tts:
+            name = "stub-tts"
+
+            async def speak(self, text: str, language: str) -> bytes:
+                return tone_wav()
+
+        return Engines(stt=Stt(), scorer=Scorer(), translator=None, tts=Tts(), llm=None)
+
+
+class StubBackend:
+    def __init__(
+        self,
+        storage_dir: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        engines: StubEngines | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.storage_dir = storage_dir
+        self.engines = engines or StubEngines()
+        self.env = {
+            "BACKEND_HOST": "127.0.0.1",
+            "BACKEND_PORT": str(self.port),
+            "STORAGE_DIR": str(storage_dir),
+            "LOG_LEVEL": "WARNING",
+            **(env or {}),
+        }
+        self.database_url = self.env.get(
+            "DATABASE_URL", f"sqlite+aiosqlite:///{(storage_dir / 'phonicflow.db').resolve()}"
+        )
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+
+    def start(self) -> StubBackend:
+        import uvicorn
+
+        from phonicflow_backend.app import create_app
+        from phonicflow_backend.config import BackendSettings
+        from phonicflow_backend.serving import server_config
+
+        # the variables as init values: they win over this test process's own environment
+        values: dict[str, Any] = {name.lower(): value for name, value in self.env.items()}
+        settings = BackendSettings(**values)
+        app = create_app(settings, load_engines=self.engines.build)
+        self._server = uvicorn.Server(server_config(app, settings))
+        self._server.install_signal_handlers = lambda: None  # not the main thread
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve()), name="stub-backend", daemon=True
+        )
+        self._thread.start()
+        wait_for_port(self.port)
+        deadline = 30.0
+        while deadline > 0:
+            if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                return self
+            deadline -= 0.05
+            threading.Event().wait(0.05)
+        raise TimeoutError("the stub backend did not become ready")
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(15)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        kwargs.setdefault("timeout", 30)
+        return httpx.Client(base_url=self.url, **kwargs)
+
+    def __enter__(self) -> StubBackend:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
