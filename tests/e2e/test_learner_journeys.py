@@ -13,6 +13,8 @@ import subprocess
 import pytest
 import redis
 
+from phonicflow_testing.backend import rows_mentioning
+
 from .conftest import System, voice_note, wait_for_text, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -90,9 +92,8 @@ def test_history_then_delete_leaves_nothing_anywhere(system, learner):
 
     session_id = str((session_of(system, learner.chat_id) or {})["session_id"])
     assert system.backend_get(f"/conversation/{session_id}").status_code == 200
-    assert (system.storage_dir / "sessions" / session_id).exists() or any(
-        session_id in str(p) for p in system.storage_dir.rglob("*")
-    )
+    database = f"sqlite+aiosqlite:///{system.storage_dir / 'phonicflow.db'}"
+    assert rows_mentioning(database, session_id), "the session is stored before /delete"
 
     learner.send_text("/delete")
     confirm = wait_for_text(learner, "erases", timeout=30)
@@ -106,7 +107,7 @@ def test_history_then_delete_leaves_nothing_anywhere(system, learner):
     wait_until(lambda: session_of(system, learner.chat_id) is None, message="Redis session erased")
 
     assert system.backend_get(f"/conversation/{session_id}").status_code == 404
-    assert not [p for p in system.storage_dir.rglob("*") if session_id in str(p)]
+    assert rows_mentioning(database, session_id, "I love learning English") == []
     keys = redis.Redis.from_url(system.redis_url).keys(f"*{learner.chat_id}*")
     assert keys == []
 

@@ -13,12 +13,16 @@ KEY = "s3cret-bot-key-0123456789"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, database: str | None
+) -> Iterator[BackendServer]:
     secrets = tmp_path_factory.mktemp("secrets")
     key_file = Path(secrets) / "bot-key"
     key_file.write_text(KEY + "\n")
     env = {"BOT_PRIVATE_KEY_FILE": str(key_file), "LOG_LEVEL": "DEBUG"}
-    with BackendServer(tmp_path_factory.mktemp("storage"), env=env) as backend:
+    with BackendServer(
+        tmp_path_factory.mktemp("storage"), env=env, database_url=database
+    ) as backend:
         yield backend
 
 

@@ -18,9 +18,13 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + os.urandom(512)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, database: str | None
+) -> Iterator[BackendServer]:
     env = {"MAX_AUDIO_SIZE_MB": str(MAX_MB), "MAX_AUDIO_SECONDS": str(MAX_SECONDS)}
-    with BackendServer(tmp_path_factory.mktemp("storage"), env=env) as backend:
+    with BackendServer(
+        tmp_path_factory.mktemp("storage"), env=env, database_url=database
+    ) as backend:
         yield backend
 
 

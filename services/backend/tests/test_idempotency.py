@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,8 +19,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from phonicflow_backend.storage import KeyedOutcome, Storage, TurnRecord, now_iso
-from phonicflow_testing.backend import BackendServer, new_session
+from phonicflow_testing.backend import BackendServer, new_session, rows_mentioning
+from phonicflow_testing.processes import eventually
 from phonicflow_testing.stub_http import StubHandler, serving
 
 #: How long the stand-in LLM takes per answer in the overlap scenario; a text turn asks it
@@ -53,9 +52,13 @@ def ollama() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, ollama: str) -> Iterator[BackendServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, ollama: str, database: str | None
+) -> Iterator[BackendServer]:
     env = {"OLLAMA_URL": ollama, "SESSION_MAX_TURNS": str(MAX_TURNS)}
-    with BackendServer(tmp_path_factory.mktemp("storage"), env=env) as backend:
+    with BackendServer(
+        tmp_path_factory.mktemp("storage"), env=env, database_url=database
+    ) as backend:
         yield backend
 
 
@@ -207,14 +210,9 @@ def test_deleting_the_session_erases_its_keys(client: httpx.Client, server: Back
     session = new_session(client)
     key = "tg-42-6006-delete-me"
     assert say(client, session, "Remember this", key).status_code == 200
-    stored = list(server.storage_dir.rglob("keys/*.json"))
-    assert any(key in p.read_text() for p in stored), "the key is stored with the turn"
+    assert rows_mentioning(server.database_url, key), "the key is stored with the turn"
     assert client.delete(f"/conversation/{session}").status_code == 200
-    leftovers = [p for p in server.storage_dir.rglob("*") if p.is_file() and session in str(p)]
-    assert leftovers == []
-    assert not any(
-        key in p.read_text(errors="replace") for p in server.storage_dir.rglob("*") if p.is_file()
-    )
+    assert rows_mentioning(server.database_url, key, session) == []
     assert say(client, session, "Remember this", key).json()["code"] == "unknown_session"
 
 
@@ -241,6 +239,10 @@ def test_a_key_survives_a_restart_and_is_answered_while_the_engines_load(
     broken = {"STT_ENGINE": "whisper", "WHISPER_MODEL_PATH": str(tmp_path / "no-model")}
     after = BackendServer(storage, env=broken, wait_ready=False)
     with after, after.client() as client:
+        eventually(
+            lambda: client.get("/readyz").json()["checks"].get("database") == "ok",
+            message="the database is migrated (the engines never load)",
+        )
         again = say(client, session, "Before the restart", "tg-42-8008")
         assert again.status_code == 200, again.text
         assert again.headers["idempotent-replayed"] == "true"
@@ -248,30 +250,3 @@ def test_a_key_survives_a_restart_and_is_answered_while_the_engines_load(
         new = say(client, session, "A new note", "tg-42-8009")
         assert new.status_code == 503 and new.json()["code"] == "not_ready"
         assert len(history(client, session)) == 1
-
-
-def _turn(turn_id: str) -> TurnRecord:
-    return TurnRecord(turn_id=turn_id, timestamp=now_iso(), user="hi", conversational="hello",
-                      coaching="ok")  # fmt: skip
-
-
-def test_a_key_whose_turn_never_made_it_to_disk_is_no_key(tmp_path: Path) -> None:
-    """A crash between writing the key file and the turn file must not replay a ghost turn."""
-    store = Storage(tmp_path, max_turns=10, max_audio_turns=10)
-    session = store.create_session().session_id
-    store.add_turn(session, _turn(str(uuid.uuid4())), {}, key=KeyedOutcome("k-1", "f", {"a": 1}))
-    assert store.find_key(session, "k-1") is not None
-    for turn in (tmp_path / "sessions" / session / "turns").iterdir():
-        turn.unlink()  # as if the process died before the turn file was written
-    assert store.find_key(session, "k-1") is None
-    assert list((tmp_path / "sessions" / session / "keys").iterdir()) == []
-
-
-def test_a_corrupted_key_file_is_no_key_and_breaks_nothing(tmp_path: Path) -> None:
-    store = Storage(tmp_path, max_turns=10, max_audio_turns=10)
-    session = store.create_session().session_id
-    store.add_turn(session, _turn(str(uuid.uuid4())), {}, key=KeyedOutcome("k-2", "f", {"a": 1}))
-    [key_file] = (tmp_path / "sessions" / session / "keys").iterdir()
-    key_file.write_text("[1, 2")
-    assert store.find_key(session, "k-2") is None
-    assert len(store.history(session)) == 1, "the turn itself is kept"

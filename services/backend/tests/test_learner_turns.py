@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from phonicflow_testing.backend import (
     BackendServer,
     new_session,
+    rows_mentioning,
     send_audio,
     speech_wav_16k,
     to_wav,
@@ -24,8 +24,10 @@ PRAISE_WORDS_PT = ("Mandou muito bem", "Muito bom", "Perfeito", "Arrasou")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendServer]:
-    with BackendServer(tmp_path_factory.mktemp("storage")) as backend:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, database: str | None
+) -> Iterator[BackendServer]:
+    with BackendServer(tmp_path_factory.mktemp("storage"), database_url=database) as backend:
         yield backend
 
 
@@ -135,17 +137,15 @@ def test_history_grows_oldest_first_with_seed_field_names(
     assert history[0]["score"] is None or 0 <= history[0]["score"] <= 100
 
 
-def test_deleting_a_session_removes_its_files_from_disk(
+def test_deleting_a_session_removes_its_turns_and_audio(
     client: httpx.Client, server: BackendServer, short_wav: bytes
 ) -> None:
     session = new_session(client)
-    send_audio(client, session, short_wav).raise_for_status()
-    session_dir = server.storage_dir / "sessions" / session
-    assert list(session_dir.rglob("*.wav")), "audio should be on disk before the delete"
+    turn_id = send_audio(client, session, short_wav).json()["turn_id"]
+    assert rows_mentioning(server.database_url, turn_id), "the turn is stored before the delete"
     response = client.delete(f"/conversation/{session}")
     assert response.json() == {"session_id": session, "deleted": True}
-    assert not session_dir.exists()
-    assert not [p for p in server.storage_dir.rglob("*") if session in str(p)]
+    assert rows_mentioning(server.database_url, session, turn_id) == []
     assert client.get(f"/conversation/{session}").status_code == 404
     assert client.get(f"/audio/{session}").status_code == 404
     assert client.delete(f"/conversation/{session}").status_code == 404
@@ -220,6 +220,15 @@ def test_bot_status_metrics_and_openapi(client: httpx.Client) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
 
 
-def test_storage_is_plain_files_under_storage_dir(server: BackendServer) -> None:
-    assert (server.storage_dir / "sessions").is_dir()
-    assert not list(Path(server.storage_dir).rglob(".tmp-*")), "no temp file left behind"
+def test_the_embedded_default_is_one_sqlite_file_under_storage_dir(
+    server: BackendServer, database: str | None
+) -> None:
+    if database is not None:
+        assert not (server.storage_dir / "phonicflow.db").exists(), "PostgreSQL holds it all"
+        return
+    assert (server.storage_dir / "phonicflow.db").is_file()
+    assert {p.name for p in server.storage_dir.iterdir()} <= {
+        "phonicflow.db",
+        "phonicflow.db-wal",
+        "phonicflow.db-shm",
+    }

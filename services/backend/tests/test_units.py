@@ -1,11 +1,9 @@
-"""In-process checks of the pieces that need no server: templates, masking, storage, audio."""
+"""In-process checks of the pieces that need no server: templates, masking, audio."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import wave
-from pathlib import Path
 
 import pytest
 
@@ -14,13 +12,11 @@ from phonicflow_backend.audio import (
     AudioTooLongError,
     concat_wavs,
     decode_wav,
-    pcm_to_wav,
 )
 from phonicflow_backend.coaching import MAX_TIPS, TemplateCoach, quote_list
 from phonicflow_backend.conversation import TemplateConversation, classify
 from phonicflow_backend.practice import CATALOGUE, FOCUSES, next_item
 from phonicflow_backend.scoring import Assessment, WordResult
-from phonicflow_backend.storage import Storage, TurnRecord, UnknownSessionError, now_iso
 from phonicflow_backend.translation import FastTranslator, mask_quoted, unmask
 from phonicflow_testing.backend import to_wav
 from phonicflow_testing.speech import tone_wav
@@ -116,40 +112,6 @@ class TestConversation:
 
     def test_same_text_same_reply(self) -> None:
         assert TemplateConversation().reply("nice day") == TemplateConversation().reply("nice day")
-
-
-class TestStorage:
-    def test_retention_keeps_the_last_turns_and_the_last_audio(self, tmp_path: Path) -> None:
-        store = Storage(tmp_path, max_turns=5, max_audio_turns=2)
-        session = store.create_session().session_id
-        ids = []
-        for i in range(8):
-            turn = TurnRecord(turn_id=f"00000000-0000-4000-8000-00000000000{i}", timestamp=now_iso(),
-                              user=f"u{i}", conversational="c", coaching="k")  # fmt: skip
-            store.add_turn(session, turn, {"coaching": pcm_to_wav(b"\0\0" * 160, 16000)})
-            ids.append(turn.turn_id)
-        assert [t.user for t in store.history(session)] == ["u3", "u4", "u5", "u6", "u7"]
-        wavs = sorted(p.name for p in (tmp_path / "sessions" / session / "audio").iterdir())
-        assert wavs == [f"{ids[6]}-coaching.wav", f"{ids[7]}-coaching.wav"]
-
-    def test_path_tricks_are_unknown_sessions(self, tmp_path: Path) -> None:
-        store = Storage(tmp_path, max_turns=5, max_audio_turns=2)
-        for bad in ("../x", "..", "", "a" * 500):
-            with pytest.raises(UnknownSessionError):
-                store.get_session(bad)
-
-    async def test_concurrent_adds_keep_every_turn(self, tmp_path: Path) -> None:
-        store = Storage(tmp_path, max_turns=100, max_audio_turns=100)
-        session = store.create_session().session_id
-
-        async def add(i: int) -> None:
-            async with store.session_lock(session):
-                await asyncio.to_thread(store.add_turn, session, TurnRecord(
-                    turn_id=f"00000000-0000-4000-8000-{i:012d}", timestamp=now_iso(),
-                    user=str(i), conversational="", coaching=""), {})  # fmt: skip
-
-        await asyncio.gather(*(add(i) for i in range(30)))
-        assert sorted(int(t.user) for t in store.history(session)) == list(range(30))
 
 
 class TestAudio:

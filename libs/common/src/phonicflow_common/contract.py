@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 #: The kinds of reply audio a turn can have (``GET /audio/{session_id}?audio_type=``).
 AudioType = Literal["coaching", "conversational"]
@@ -182,8 +182,8 @@ class BotMetricRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     event: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    #: A counter increment: a number (not a bool), never negative.
-    value: StrictFloat | StrictInt = Field(default=1.0, ge=0)
+    #: A counter increment: a number (strict: not a bool or a string), never negative.
+    value: Annotated[float, Field(ge=0, strict=True)] = 1.0
     labels: dict[str, str] = Field(default_factory=dict, max_length=8)
 
 

@@ -1,4 +1,5 @@
-"""``python -m phonicflow_backend``: load settings, set up logging and tracing, serve with uvicorn.
+"""``python -m phonicflow_backend [serve|migrate]``: serve the API (default), or apply the
+database migrations once and exit (the chart's migration Job).
 
 A bad setting exits with status 2 and a message naming the variable. SIGTERM/SIGINT stop
 accepting connections, let in-flight requests finish, then flush traces.
@@ -6,32 +7,47 @@ accepting connections, let in-flight requests finish, then flush traces.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import signal
 from types import FrameType
 
-import uvicorn
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from phonicflow_backend.app import create_app
+from phonicflow_backend.app import build_store, create_app
 from phonicflow_backend.config import BackendSettings
+from phonicflow_backend.serving import serve
 from phonicflow_common.logging import configure_logging, register_secret
 from phonicflow_common.settings import load_settings
 from phonicflow_common.telemetry import setup_tracing, shutdown_tracing
 
 SERVICE_NAME = "phonicflow-backend"
-#: Seconds in-flight requests get to finish after SIGTERM (Kubernetes allows 30 by default).
-GRACEFUL_SHUTDOWN_S = 20
 
 
 def _after_graceful_shutdown(signum: int, frame: FrameType | None) -> None:
     """Called only once uvicorn has finished: let main() return normally (exit status 0)."""
 
 
+async def _migrate(settings: BackendSettings) -> None:
+    store = build_store(settings)
+    try:
+        await store.migrate()
+    finally:
+        await store.close()
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m phonicflow_backend")
+    parser.add_argument("command", nargs="?", default="serve", choices=("serve", "migrate"))
+    command = parser.parse_args().command
     settings = load_settings(BackendSettings)
     configure_logging("backend", settings.log_level, settings.backend_log_file)
-    if settings.bot_private_key is not None:
-        register_secret(settings.bot_private_key.get_secret_value())
+    for secret in (settings.bot_private_key, settings.database_url):
+        if secret is not None:
+            register_secret(secret.get_secret_value())
+    if command == "migrate":
+        asyncio.run(_migrate(settings))
+        return
     setup_tracing(SERVICE_NAME)
     app = create_app(settings)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
@@ -40,14 +56,7 @@ def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _after_graceful_shutdown)
     try:
-        uvicorn.run(
-            app,
-            host=settings.backend_host,
-            port=settings.backend_port,
-            log_config=None,  # keep our JSON logging
-            access_log=False,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        )
+        serve(app, settings)
     finally:
         shutdown_tracing()
 

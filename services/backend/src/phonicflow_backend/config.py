@@ -36,6 +36,21 @@ DEFAULT_MAX_TEXT_CHARS = 1000
 DEFAULT_OLLAMA_TIMEOUT_S = 20.0
 #: How long one TTS engine call may take.
 DEFAULT_TTS_TIMEOUT_S = 30.0
+#: Reply audio is kept this long (for the replay button and /history), then deleted.
+DEFAULT_AUDIO_RETENTION_HOURS = 48.0
+#: A session nobody used for this long is deleted with its turns (progress is kept apart).
+DEFAULT_SESSION_RETENTION_DAYS = 90.0
+#: A repeat of an Idempotency-Key that another replica is still processing waits this long
+#: for its answer, then gets a retryable 503 (the bot retries for about 25 s in all).
+DEFAULT_IDEMPOTENCY_WAIT_S = 20.0
+#: A claim on a key whose owner stopped refreshing it for this long belonged to a dead process.
+DEFAULT_IDEMPOTENCY_STALE_S = 10.0
+#: Connections served at once; beyond it uvicorn answers 503 at once instead of queueing.
+DEFAULT_MAX_CONNECTIONS = 256
+#: A client must finish sending its request headers within this many seconds, and its body
+#: within BACKEND_BODY_TIMEOUT_S (slow clients otherwise hold connections open).
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+DEFAULT_BODY_TIMEOUT_S = 60.0
 
 
 class BackendSettings(ServiceSettings):
@@ -46,12 +61,24 @@ class BackendSettings(ServiceSettings):
     backend_host: str = "0.0.0.0"
     backend_port: int = Field(default=8000, ge=1, le=65535)
     storage_dir: Path = DEFAULT_STORAGE_DIR
+    #: SQLAlchemy URL (``postgresql://user:pass@host/db`` works too); default SQLite in STORAGE_DIR.
+    database_url: SecretStr | None = None
+    #: Apply the Alembic migrations at start-up (off when a chart hook Job does it).
+    database_migrate: bool = True
+    database_pool_size: int = Field(default=10, ge=1, le=200)
     bot_private_key: SecretStr | None = None
     max_audio_size_mb: float = Field(default=DEFAULT_MAX_AUDIO_SIZE_MB, gt=0)
     max_audio_seconds: float = Field(default=DEFAULT_MAX_AUDIO_SECONDS, gt=0)
     max_text_chars: int = Field(default=DEFAULT_MAX_TEXT_CHARS, gt=0)
     session_max_turns: int = Field(default=DEFAULT_MAX_TURNS, ge=1)
     session_max_audio_turns: int = Field(default=DEFAULT_MAX_AUDIO_TURNS, ge=1)
+    audio_retention_hours: float = Field(default=DEFAULT_AUDIO_RETENTION_HOURS, gt=0)
+    session_retention_days: float = Field(default=DEFAULT_SESSION_RETENTION_DAYS, gt=0)
+    idempotency_wait_s: float = Field(default=DEFAULT_IDEMPOTENCY_WAIT_S, ge=0)
+    idempotency_stale_s: float = Field(default=DEFAULT_IDEMPOTENCY_STALE_S, gt=0)
+    backend_max_connections: int = Field(default=DEFAULT_MAX_CONNECTIONS, ge=1)
+    backend_header_timeout_s: float = Field(default=DEFAULT_HEADER_TIMEOUT_S, gt=0)
+    backend_body_timeout_s: float = Field(default=DEFAULT_BODY_TIMEOUT_S, gt=0)
 
     # Whisper by default: its transcripts of free speech are far better (docs/benchmarks.md,
     # "Speech to text"), and scoring never trusts them for pronunciation — the scorer listens.
@@ -84,7 +111,7 @@ class BackendSettings(ServiceSettings):
     def _lower_engine(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("ollama_url", "bot_private_key", mode="before")
+    @field_validator("ollama_url", "bot_private_key", "database_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -92,3 +119,9 @@ class BackendSettings(ServiceSettings):
     @property
     def max_audio_bytes(self) -> int:
         return int(self.max_audio_size_mb * 1024 * 1024)
+
+    def database(self) -> str:
+        """The database URL: DATABASE_URL, else SQLite in STORAGE_DIR (the embedded default)."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{(self.storage_dir / 'phonicflow.db').resolve()}"

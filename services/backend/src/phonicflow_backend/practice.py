@@ -91,6 +91,8 @@ CATALOGUE: dict[str, PracticeItem] = {
     for index, text in enumerate(sentences, start=1)
 }
 FOCUSES: tuple[str, ...] = tuple(_SENTENCES)
+#: Every value ``focus`` takes (the OpenAPI enum): the families and the error slugs.
+FOCUS_NAMES: tuple[str, ...] = FOCUSES + tuple(_SLUG_TO_FOCUS)
 
 
 class UnknownFocusError(ValueError):

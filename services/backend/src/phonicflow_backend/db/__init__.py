@@ -1,0 +1,2 @@
+"""The backend's database: tables (:mod:`.schema`), migrations (:mod:`.migrate`, Alembic) and
+the one storage interface every route uses (:mod:`.store`)."""

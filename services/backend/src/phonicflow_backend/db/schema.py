@@ -1,0 +1,157 @@
+"""The tables (SQLAlchemy 2 declarative): one definition for PostgreSQL and SQLite.
+
+::
+
+    learners ─┬─< sessions ─┬─< turns ─┬─< turn_audio
+              │             │          └─< idempotency_keys.turn_id (nullable)
+              │             └─< idempotency_keys
+              └─ (progress, labels: later migrations)
+
+A learner is a Telegram user id; every row of theirs hangs off that record with
+``ON DELETE CASCADE``, so erasing a learner (``DELETE /learner/{id}``) reaches everything they
+ever sent. A session may also exist without a learner (the seed's ``POST /bot/session`` with no
+body). Turns are ordered by ``seq``, an autoincrement key that is monotonic across replicas
+sharing one database. Migrations (Alembic, ``db/migrations``) create these tables; a test
+checks that the migrations and this module describe the same schema.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Constraint names Alembic can refer to on both databases.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: An autoincrementing 64-bit key; SQLite only autoincrements an ``INTEGER PRIMARY KEY``.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Timestamp(TypeDecorator[datetime]):
+    """An aware UTC datetime on both databases: timestamptz in PostgreSQL; in SQLite, naive
+    UTC text (which also makes its string comparisons chronological)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: A session or turn id: a canonical UUID string (36 characters).
+UuidText = String(36)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Learner(Base):
+    __tablename__ = "learners"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    language: Mapped[str | None] = mapped_column(String(8))
+    #: The learner agreed that notes they correct may be kept as labelled examples.
+    label_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp())
+    updated_at: Mapped[datetime] = mapped_column(Timestamp())
+
+
+class Session(Base):
+    __tablename__ = "sessions"
+
+    session_id: Mapped[str] = mapped_column(UuidText, primary_key=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("learners.telegram_user_id", ondelete="CASCADE"), index=True
+    )
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(Timestamp())
+    last_activity: Mapped[datetime] = mapped_column(Timestamp(), index=True)
+
+
+class Turn(Base):
+    __tablename__ = "turns"
+    __table_args__ = (Index("ix_turns_session_seq", "session_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    turn_id: Mapped[str] = mapped_column(UuidText, unique=True)
+    session_id: Mapped[str] = mapped_column(
+        UuidText, ForeignKey("sessions.session_id", ondelete="CASCADE")
+    )
+    created_at: Mapped[datetime] = mapped_column(Timestamp())
+    user_text: Mapped[str] = mapped_column(Text)
+    conversational: Mapped[str] = mapped_column(Text)
+    coaching: Mapped[str] = mapped_column(Text)
+    coaching_portuguese: Mapped[str | None] = mapped_column(Text)
+    conversational_portuguese: Mapped[str | None] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Float)
+    target_text: Mapped[str | None] = mapped_column(Text)
+    #: The per-word results (contract.Pronunciation as JSON), for progress per sound.
+    pronunciation: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class TurnAudio(Base):
+    """A reply's WAV (coaching or conversational), kept for a limited time (see Store)."""
+
+    __tablename__ = "turn_audio"
+
+    turn_id: Mapped[str] = mapped_column(
+        UuidText, ForeignKey("turns.turn_id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    wav: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
+
+
+class IdempotencyKey(Base):
+    """One ``Idempotency-Key`` of one session: claimed while processed, then its answer.
+
+    ``response`` is null while a replica works on it; that replica refreshes
+    ``heartbeat_at`` until it stores the turn (and the answer) or gives the key up. A claim
+    whose heartbeat stopped (its process died) is taken over by the next repeat.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    session_id: Mapped[str] = mapped_column(
+        UuidText, ForeignKey("sessions.session_id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(String(64))
+    heartbeat_at: Mapped[datetime] = mapped_column(Timestamp())
+    turn_id: Mapped[str | None] = mapped_column(
+        UuidText, ForeignKey("turns.turn_id", ondelete="CASCADE"), index=True
+    )
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

@@ -1,0 +1,694 @@
+"""Learners, sessions, turns, reply audio and idempotency keys in one SQL database.
+
+One interface over SQLAlchemy's asyncio engine, for two databases: PostgreSQL in production
+(any number of backend replicas share it) and SQLite in ``STORAGE_DIR`` (the embedded default:
+``make run`` needs no database server). Everything a turn writes (the turn, its audio, its
+idempotency key's answer, the session's last activity, retention) is one transaction, so a
+process killed at any moment leaves either the whole turn or nothing.
+
+Usage::
+
+    store = Store.connect(settings.database_url, retention=Retention(...))
+    await store.migrate()                               # Alembic upgrade head (once per start)
+    info = await store.create_session(telegram_user_id=42, language="pt")
+    await store.add_turn(info.session_id, NewTurn(...), audio={"coaching": wav})
+    await store.history(info.session_id)                # oldest first
+    await store.delete_learner(42)                      # everything of theirs, one transaction
+
+Retention (``Retention``): a session keeps its last ``max_turns`` turns and the audio of its
+last ``max_audio_turns``; reply audio older than ``audio_hours`` and sessions idle for longer
+than ``session_days`` are removed by :meth:`Store.sweep`, which the app runs periodically.
+
+SQLite specifics: foreign keys on (the cascades), ``secure_delete`` (erased rows are overwritten,
+not left in free pages), WAL, and one writer at a time inside the process (SQLite allows one
+writer per file anyway; queuing here avoids its busy errors).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from phonicflow_backend.db.schema import IdempotencyKey, Learner, Session, Turn, TurnAudio
+from phonicflow_common.contract import AUDIO_TYPES, AudioType, LearnerDeleted, LearnerSession
+
+log = logging.getLogger(__name__)
+
+#: Errors that mean "the database is not reachable right now" (restart, network), not "the
+#: request is wrong": callers answer 503 and the bot retries.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+
+class UnknownSessionError(KeyError):
+    """No session with that id (never created, deleted, or not a UUID)."""
+
+
+class NoAudioError(KeyError):
+    """The turn has no audio of that type (never made, or removed by retention)."""
+
+
+class KeyReusedError(Exception):
+    """The Idempotency-Key was already used in this session for a different request."""
+
+
+class _Superseded(Exception):
+    """Rolls back a turn whose key another process has stored meanwhile."""
+
+    def __init__(self, replay: Replay) -> None:
+        self.replay = replay
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_session_id(value: str) -> str:
+    """The canonical form of a UUID session id; UnknownSessionError for anything else."""
+    try:
+        return str(uuid.UUID(value.strip()))
+    except (ValueError, AttributeError):
+        raise UnknownSessionError(value) from None
+
+
+def normalize_url(url: str) -> str:
+    """Accept the plain ``postgresql://`` / ``postgres://`` forms operators write and use the
+    asyncio drivers (asyncpg, aiosqlite)."""
+    for plain in ("postgres://", "postgresql://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url[len(plain) :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+@dataclass(frozen=True)
+class Retention:
+    max_turns: int = 200
+    max_audio_turns: int = 20
+    audio_hours: float = 48.0
+    session_days: float = 90.0
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    session_id: str
+    created_at: str
+    telegram_user_id: int | None
+    language: str | None
+
+
+@dataclass(frozen=True)
+class NewTurn:
+    """What a processed turn stores (its id is made by the caller: the answer names it)."""
+
+    turn_id: str
+    user_text: str
+    conversational: str
+    coaching: str
+    coaching_portuguese: str | None
+    conversational_portuguese: str | None
+    score: float | None
+    target_text: str | None
+    pronunciation: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    turn_id: str
+    created_at: str
+    user_text: str
+    conversational: str
+    coaching: str
+    coaching_portuguese: str | None
+    conversational_portuguese: str | None
+    score: float | None
+    target_text: str | None
+
+
+@dataclass(frozen=True)
+class KeyClaim:
+    """Ownership of an Idempotency-Key while its turn is processed."""
+
+    session_id: str
+    key: str
+    fingerprint: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The key's turn was stored: its answer (with audio removed since then marked absent)."""
+
+    turn_id: str
+    response: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Another live process is working on the key right now."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA secure_delete=ON",
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA busy_timeout=30000",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine, retention: Retention) -> None:
+        self.engine = engine
+        self.retention = retention
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        if self.is_sqlite:
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+
+    @classmethod
+    def connect(cls, url: str, retention: Retention | None = None, *, pool_size: int = 10) -> Store:
+        url = normalize_url(url)
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if url.startswith("postgresql"):
+            # A restarted PostgreSQL leaves dead connections in the pool: pre-ping replaces them
+            # before use; recycling bounds how long an idle one may have been cut by a proxy.
+            options.update(
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_recycle=1800,
+                pool_timeout=10,
+                connect_args={"timeout": 5, "command_timeout": 30},
+            )
+        else:
+            options.update(connect_args={"timeout": 30})
+        return cls(create_async_engine(url, **options), retention or Retention())
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (one at a time on SQLite)."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            conn = await stack.enter_async_context(self.engine.begin())
+            yield conn
+
+    # -- schema --------------------------------------------------------------------------------
+    async def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision; safe when replicas start together."""
+        from phonicflow_backend.db.migrate import upgrade
+
+        async with self._write() as conn:
+            await conn.run_sync(upgrade)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
+
+    # -- learners and sessions -----------------------------------------------------------------
+    async def create_session(
+        self, *, telegram_user_id: int | None = None, language: str | None = None
+    ) -> SessionInfo:
+        moment = now()
+        info = SessionInfo(str(uuid.uuid4()), iso(moment), telegram_user_id, language)
+        async with self._write() as conn:
+            if telegram_user_id is not None:
+                await self._upsert_learner(conn, telegram_user_id, language, moment)
+            await conn.execute(
+                insert(Session).values(
+                    session_id=info.session_id,
+                    telegram_user_id=telegram_user_id,
+                    language=language,
+                    created_at=moment,
+                    last_activity=moment,
+                )
+            )
+        return info
+
+    async def _upsert_learner(
+        self, conn: AsyncConnection, user_id: int, language: str | None, moment: datetime
+    ) -> None:
+        changed = await conn.execute(
+            update(Learner)
+            .where(Learner.telegram_user_id == user_id)
+            .values(updated_at=moment, **({"language": language} if language else {}))
+        )
+        if changed.rowcount:
+            return
+        try:
+            async with conn.begin_nested():
+                await conn.execute(
+                    insert(Learner).values(
+                        telegram_user_id=user_id,
+                        language=language,
+                        label_consent=False,
+                        created_at=moment,
+                        updated_at=moment,
+                    )
+                )
+        except IntegrityError:
+            pass  # another replica created the same learner a moment ago: that is the record
+
+    async def get_session(self, session_id: str) -> SessionInfo:
+        sid = parse_session_id(session_id)
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        Session.session_id,
+                        Session.created_at,
+                        Session.telegram_user_id,
+                        Session.language,
+                    ).where(Session.session_id == sid)
+                )
+            ).first()
+        if row is None:
+            raise UnknownSessionError(session_id)
+        return SessionInfo(row.session_id, iso(row.created_at), row.telegram_user_id, row.language)
+
+    async def learner_session(self, telegram_user_id: int) -> LearnerSession | None:
+        """The learner's most recently active session, or None."""
+        turns = (
+            select(func.count())
+            .select_from(Turn)
+            .where(Turn.session_id == Session.session_id)
+            .scalar_subquery()
+        )
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(Session, turns.label("turns"))
+                    .where(Session.telegram_user_id == telegram_user_id)
+                    .order_by(Session.last_activity.desc(), Session.created_at.desc())
+                    .limit(1)
+                )
+            ).first()
+        if row is None:
+            return None
+        return LearnerSession(
+            telegram_user_id=telegram_user_id,
+            session_id=row.session_id,
+            created_at=iso(row.created_at),
+            last_activity=iso(row.last_activity),
+            turns=int(row.turns),
+            language=row.language if row.language in ("en", "pt") else None,
+        )
+
+    async def delete_session(self, session_id: str) -> None:
+        sid = parse_session_id(session_id)
+        async with self._write() as conn:
+            counts = await self._erase(conn, Session.session_id == sid)
+        if counts["sessions"] == 0:
+            raise UnknownSessionError(session_id)
+
+    async def delete_learner(self, telegram_user_id: int) -> LearnerDeleted:
+        """Erase the learner and everything that belongs to them, in one transaction."""
+        async with self._write() as conn:
+            counts = await self._erase(conn, Session.telegram_user_id == telegram_user_id)
+            gone = await conn.execute(
+                delete(Learner).where(Learner.telegram_user_id == telegram_user_id)
+            )
+        if self.is_sqlite:
+            await self._checkpoint()
+        return LearnerDeleted(
+            telegram_user_id=telegram_user_id, deleted=bool(gone.rowcount), **counts
+        )
+
+    async def _erase(self, conn: AsyncConnection, which_sessions: Any) -> dict[str, int]:
+        """Delete the matching sessions with their turns, audio and keys; the counts.
+
+        Explicit deletes, child tables first, rather than trusting every database's cascade
+        settings: the counts are also what ``/delete`` reports."""
+        sessions = select(Session.session_id).where(which_sessions)
+        turns = select(Turn.turn_id).where(Turn.session_id.in_(sessions))
+        audio = await conn.execute(delete(TurnAudio).where(TurnAudio.turn_id.in_(turns)))
+        await conn.execute(delete(IdempotencyKey).where(IdempotencyKey.session_id.in_(sessions)))
+        turn_rows = await conn.execute(delete(Turn).where(Turn.session_id.in_(sessions)))
+        session_rows = await conn.execute(delete(Session).where(which_sessions))
+        return {
+            "sessions": session_rows.rowcount,
+            "turns": turn_rows.rowcount,
+            "audio": audio.rowcount,
+        }
+
+    async def _checkpoint(self) -> None:
+        """SQLite: fold the WAL into the database file and truncate it, so erased rows do not
+        linger in the log (secure_delete already zeroes them in the file itself)."""
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def count_sessions(self) -> int:
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(Session))).scalar_one())
+
+    # -- turns ---------------------------------------------------------------------------------
+    async def add_turn(
+        self,
+        session_id: str,
+        turn: NewTurn,
+        audio: Mapping[AudioType, bytes],
+        *,
+        key: KeyClaim | None = None,
+        response: dict[str, Any] | None = None,
+    ) -> Replay | None:
+        """Store the turn, its audio and (with ``key``) the answer to replay, then apply
+        retention; all or nothing. UnknownSessionError if the session was deleted.
+
+        Returns a :class:`Replay` instead, storing nothing, when another process stored a turn
+        for the same key meanwhile (it took over our claim, thinking us dead): every attempt of
+        one key must get the same answer."""
+        sid = parse_session_id(session_id)
+        moment = now()
+        try:
+            async with self._write() as conn:
+                touched = await conn.execute(
+                    update(Session).where(Session.session_id == sid).values(last_activity=moment)
+                )
+                if not touched.rowcount:
+                    raise UnknownSessionError(session_id)
+                await conn.execute(
+                    insert(Turn).values(
+                        turn_id=turn.turn_id,
+                        session_id=sid,
+                        created_at=moment,
+                        user_text=turn.user_text,
+                        conversational=turn.conversational,
+                        coaching=turn.coaching,
+                        coaching_portuguese=turn.coaching_portuguese,
+                        conversational_portuguese=turn.conversational_portuguese,
+                        score=turn.score,
+                        target_text=turn.target_text,
+                        pronunciation=turn.pronunciation,
+                    )
+                )
+                if audio:
+                    await conn.execute(
+                        insert(TurnAudio),
+                        [
+                            {
+                                "turn_id": turn.turn_id,
+                                "kind": kind,
+                                "wav": wav,
+                                "created_at": moment,
+                            }
+                            for kind, wav in audio.items()
+                        ],
+                    )
+                if key is not None:
+                    await self._finish_key(conn, key, turn.turn_id, response, moment)
+                await self._prune(conn, sid)
+        except _Superseded as superseded:
+            return superseded.replay
+        return None
+
+    async def _finish_key(
+        self,
+        conn: AsyncConnection,
+        key: KeyClaim,
+        turn_id: str,
+        response: dict[str, Any] | None,
+        moment: datetime,
+    ) -> None:
+        where = (IdempotencyKey.session_id == key.session_id, IdempotencyKey.key == key.key)
+        done = await conn.execute(
+            update(IdempotencyKey)
+            .where(*where, IdempotencyKey.owner == key.owner)
+            .values(turn_id=turn_id, response=response, heartbeat_at=moment)
+        )
+        if done.rowcount:
+            return
+        row = (
+            await conn.execute(
+                select(IdempotencyKey.turn_id, IdempotencyKey.response).where(*where)
+            )
+        ).first()
+        if row is not None and row.turn_id is not None and row.response is not None:
+            raise _Superseded(
+                Replay(row.turn_id, await self._replayable(conn, row.turn_id, row.response))
+            )
+        # The claim was taken over but not finished (or swept): the key is ours again.
+        await conn.execute(delete(IdempotencyKey).where(*where))
+        await conn.execute(
+            insert(IdempotencyKey).values(
+                session_id=key.session_id,
+                key=key.key,
+                fingerprint=key.fingerprint,
+                owner=key.owner,
+                heartbeat_at=moment,
+                turn_id=turn_id,
+                response=response,
+            )
+        )
+
+    async def _prune(self, conn: AsyncConnection, sid: str) -> None:
+        def cutoff(keep: int) -> Any:
+            # the seq of the newest turn that falls outside the last `keep` turns
+            return (
+                select(Turn.seq)
+                .where(Turn.session_id == sid)
+                .order_by(Turn.seq.desc())
+                .offset(keep)
+                .limit(1)
+                .scalar_subquery()
+            )
+
+        old_turns = select(Turn.turn_id).where(
+            Turn.session_id == sid, Turn.seq <= cutoff(self.retention.max_turns)
+        )
+        await conn.execute(delete(TurnAudio).where(TurnAudio.turn_id.in_(old_turns)))
+        await conn.execute(delete(IdempotencyKey).where(IdempotencyKey.turn_id.in_(old_turns)))
+        await conn.execute(
+            delete(Turn).where(Turn.session_id == sid, Turn.seq <= cutoff(self.retention.max_turns))
+        )
+        quiet = select(Turn.turn_id).where(
+            Turn.session_id == sid, Turn.seq <= cutoff(self.retention.max_audio_turns)
+        )
+        await conn.execute(delete(TurnAudio).where(TurnAudio.turn_id.in_(quiet)))
+
+    async def history(self, session_id: str) -> list[StoredTurn]:
+        sid = parse_session_id(session_id)
+        async with self.engine.connect() as conn:
+            exists = (
+                await conn.execute(select(Session.session_id).where(Session.session_id == sid))
+            ).first()
+            if exists is None:
+                raise UnknownSessionError(session_id)
+            rows = await conn.execute(select(Turn).where(Turn.session_id == sid).order_by(Turn.seq))
+            return [
+                StoredTurn(
+                    turn_id=r.turn_id,
+                    created_at=iso(r.created_at),
+                    user_text=r.user_text,
+                    conversational=r.conversational,
+                    coaching=r.coaching,
+                    coaching_portuguese=r.coaching_portuguese,
+                    conversational_portuguese=r.conversational_portuguese,
+                    score=r.score,
+                    target_text=r.target_text,
+                )
+                for r in rows
+            ]
+
+    async def audio(self, session_id: str, kind: AudioType, turn_id: str | None = None) -> bytes:
+        """The WAV of ``turn_id`` (default: the newest turn of the session with that audio)."""
+        sid = parse_session_id(session_id)
+        query = (
+            select(TurnAudio.wav)
+            .join(Turn, Turn.turn_id == TurnAudio.turn_id)
+            .where(Turn.session_id == sid, TurnAudio.kind == kind)
+        )
+        if turn_id is not None:
+            try:
+                turn_id = str(uuid.UUID(turn_id))
+            except ValueError:
+                raise NoAudioError(turn_id) from None
+            query = query.where(Turn.turn_id == turn_id)
+        async with self.engine.connect() as conn:
+            wav = (await conn.execute(query.order_by(Turn.seq.desc()).limit(1))).scalar()
+        if wav is None:
+            await self.get_session(sid)  # UnknownSessionError first, then "no audio"
+            raise NoAudioError(turn_id or sid)
+        return bytes(wav)
+
+    async def audio_kinds(self, turn_id: str) -> set[str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(TurnAudio.kind).where(TurnAudio.turn_id == turn_id))
+            return {r.kind for r in rows}
+
+    # -- idempotency keys ------------------------------------------------------------------
+    async def claim_key(
+        self, session_id: str, key: str, fingerprint: str, owner: str, *, stale_after: float
+    ) -> KeyClaim | Replay | Busy:
+        """Become the key's owner (a :class:`KeyClaim`), or learn that its turn is stored
+        (:class:`Replay`) or that a live process is making it (:class:`Busy`: ask again).
+
+        A claim whose heartbeat is older than ``stale_after`` seconds belonged to a process
+        that died: it is taken over. :class:`KeyReusedError` when the key's first request
+        had a different body.
+        """
+        sid = parse_session_id(session_id)
+        moment = now()
+        claim = KeyClaim(sid, key, fingerprint, owner)
+        async with self._write() as conn:
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(
+                        insert(IdempotencyKey).values(
+                            session_id=sid,
+                            key=key,
+                            fingerprint=fingerprint,
+                            owner=owner,
+                            heartbeat_at=moment,
+                            turn_id=None,
+                            response=None,
+                        )
+                    )
+                return claim
+            except IntegrityError:
+                pass
+            row = (
+                await conn.execute(
+                    select(IdempotencyKey).where(
+                        IdempotencyKey.session_id == sid, IdempotencyKey.key == key
+                    )
+                )
+            ).first()
+            if row is None:  # released between our insert and our look: try again
+                return Busy()
+            if row.fingerprint != fingerprint:
+                raise KeyReusedError(key)
+            if row.response is not None and row.turn_id is not None:
+                return Replay(row.turn_id, await self._replayable(conn, row.turn_id, row.response))
+            if row.heartbeat_at > moment - timedelta(seconds=stale_after):
+                return Busy()
+            taken = await conn.execute(
+                update(IdempotencyKey)
+                .where(
+                    IdempotencyKey.session_id == sid,
+                    IdempotencyKey.key == key,
+                    IdempotencyKey.owner == row.owner,
+                    IdempotencyKey.heartbeat_at == row.heartbeat_at,
+                )
+                .values(owner=owner, heartbeat_at=moment)
+            )
+            if taken.rowcount:
+                log.info("took over a stale idempotency claim", extra={"session_id": sid})
+                return claim
+            return Busy()
+
+    async def _replayable(
+        self, conn: AsyncConnection, turn_id: str, response: dict[str, Any]
+    ) -> dict[str, Any]:
+        rows = await conn.execute(select(TurnAudio.kind).where(TurnAudio.turn_id == turn_id))
+        kinds = {r.kind for r in rows}
+        body = dict(response)
+        available = dict(body.get("audio_available") or {})
+        for kind in AUDIO_TYPES:
+            if kind not in kinds:
+                body[f"{kind}_audio_path"] = None
+                available[kind] = False
+        body["audio_available"] = available
+        return body
+
+    async def heartbeat(self, claim: KeyClaim) -> bool:
+        """Refresh the claim; False when it is no longer ours."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(IdempotencyKey)
+                .where(
+                    IdempotencyKey.session_id == claim.session_id,
+                    IdempotencyKey.key == claim.key,
+                    IdempotencyKey.owner == claim.owner,
+                    IdempotencyKey.response.is_(None),
+                )
+                .values(heartbeat_at=now())
+            )
+        return bool(result.rowcount)
+
+    async def release_key(self, claim: KeyClaim) -> None:
+        """Give up a claim whose turn failed: the next repeat is processed afresh."""
+        async with self._write() as conn:
+            await conn.execute(
+                delete(IdempotencyKey).where(
+                    IdempotencyKey.session_id == claim.session_id,
+                    IdempotencyKey.key == claim.key,
+                    IdempotencyKey.owner == claim.owner,
+                    IdempotencyKey.turn_id.is_(None),
+                )
+            )
+
+    # -- retention -------------------------------------------------------------------------
+    async def sweep(self, *, abandoned_claims_after: float = 3600.0) -> dict[str, int]:
+        """Remove reply audio past its age, idle sessions, and claims nobody finished."""
+        moment = now()
+        audio_before = moment - timedelta(hours=self.retention.audio_hours)
+        idle_before = moment - timedelta(days=self.retention.session_days)
+        async with self._write() as conn:
+            audio = await conn.execute(delete(TurnAudio).where(TurnAudio.created_at < audio_before))
+            counts = await self._erase(conn, Session.last_activity < idle_before)
+            claims = await conn.execute(
+                delete(IdempotencyKey).where(
+                    IdempotencyKey.turn_id.is_(None),
+                    IdempotencyKey.heartbeat_at
+                    < moment - timedelta(seconds=abandoned_claims_after),
+                )
+            )
+        return {
+            "audio": audio.rowcount + counts["audio"],
+            "sessions": counts["sessions"],
+            "claims": claims.rowcount,
+        }
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database cannot be reached (retry later), not a bad query."""
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, OperationalError | InterfaceError
+        )
+    return isinstance(exc, UNAVAILABLE_ERRORS)
+
+
+__all__ = [
+    "Busy",
+    "KeyClaim",
+    "KeyReusedError",
+    "NewTurn",
+    "NoAudioError",
+    "Replay",
+    "Retention",
+    "SessionInfo",
+    "Store",
+    "StoredTurn",
+    "UnknownSessionError",
+    "is_unavailable",
+    "normalize_url",
+    "parse_session_id",
+]

@@ -1,0 +1,65 @@
+"""Drill sentences and their reference audio."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from phonicflow_backend.errors import ApiError, error_responses
+from phonicflow_backend.practice import FOCUS_NAMES, UnknownFocusError, get_item, next_item
+from phonicflow_backend.state import StateDep, require_bot_key
+from phonicflow_backend.tts import TtsError
+from phonicflow_common.contract import PracticeItem
+
+router = APIRouter(dependencies=[Depends(require_bot_key)], tags=["practice"])
+
+
+@router.get(
+    "/practice/next",
+    response_model=PracticeItem,
+    responses=error_responses(401, 422),
+    summary="A drill sentence, optionally for one focus sound or error slug",
+)
+async def practice_next(
+    focus: Annotated[
+        str | None,
+        Query(
+            description="A sound family, or an error slug that maps to one",
+            json_schema_extra={"enum": list(FOCUS_NAMES)},
+        ),
+    ] = None,
+    exclude: Annotated[str | None, Query(description="A drill id not to repeat")] = None,
+) -> PracticeItem:
+    try:
+        item = next_item(focus, exclude)
+    except UnknownFocusError as exc:
+        raise ApiError(422, "unknown_focus", str(exc)) from None
+    return PracticeItem(**vars(item))
+
+
+@router.get(
+    "/practice/{item_id}/audio",
+    response_class=Response,
+    responses={
+        200: {"content": {"audio/wav": {}}, "description": "Reference WAV"},
+        **error_responses(401, 404, 503),
+    },
+    summary="The reference pronunciation of a drill sentence",
+)
+async def practice_audio(state: StateDep, item_id: str) -> Response:
+    item = get_item(item_id)
+    if item is None:
+        raise ApiError(404, "unknown_practice_item", f"no practice item {item_id!r}")
+    cached = state.practice_audio.get(item.id)
+    if cached is None:
+        tts = state.require_pipeline().engines.tts
+        if tts is None:
+            raise ApiError(503, "tts_unavailable", "text to speech is switched off")
+        try:
+            cached = await tts.speak(item.text, "en")
+        except TtsError as exc:
+            raise ApiError(503, "tts_unavailable", f"text to speech failed: {exc}") from None
+        state.practice_audio[item.id] = cached
+    return Response(cached, media_type="audio/wav")
