@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from phonicflow_testing.backend import rows_mentioning
 from phonicflow_testing.stub_backend import StubBackend
@@ -185,3 +186,15 @@ def test_a_learner_is_found_and_erased_by_telegram_id(
     assert client.delete("/learner/777").json()["deleted"] is False
     assert client.get("/learner/0/session").status_code == 422
     assert client.delete("/learner/true").status_code == 422
+
+
+def test_time_in_the_database_is_measured_per_statement(client: httpx.Client) -> None:
+    session = client.post("/bot/session").json()["session_id"]
+    assert client.post("/process", headers={"session_id": session}, data={"text": "hi"}).is_success
+    counts = {
+        sample.labels["statement"]: sample.value
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for sample in family.samples
+        if sample.name == "phonicflow_backend_db_seconds_count"
+    }
+    assert counts["insert"] >= 3 and counts["update"] >= 1 and counts["select"] >= 1, counts

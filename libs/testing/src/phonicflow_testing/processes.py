@@ -72,7 +72,8 @@ class ServiceProcess:
     ) -> None:
         self.argv = [sys.executable, "-m", argv] if isinstance(argv, str) else list(argv)
         self.name = name or (argv if isinstance(argv, str) else Path(argv[0]).name)
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        # faulthandler: a crash in native code (a speech engine) leaves its stack in the log
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1", **(env or {})}
         self.ready = ready
         self.port = port
         self.cwd = cwd

@@ -65,6 +65,7 @@ def create_app(
     """The application; engines are loaded by ``load_engines`` in a thread after start-up."""
     metrics = Metrics()
     store = build_store(settings)
+    store.time_statements(metrics.observe_statement)
     state: AppState
 
     turns_service = Turns(

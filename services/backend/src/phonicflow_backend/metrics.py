@@ -14,6 +14,8 @@ One :class:`Metrics` per app, on its own registry, served as text at ``GET /metr
 - ``phonicflow_backend_pronunciation_score`` (histogram, 0–100)
 - ``phonicflow_backend_sessions_created_total``, ``phonicflow_backend_sessions_deleted_total``
 - ``phonicflow_backend_sessions`` (gauge: sessions on disk, counted when scraped)
+- ``phonicflow_backend_db_seconds{statement}`` (histogram: time in the database per SQL
+  statement, by verb: select, insert, update, delete, other)
 - ``phonicflow_bot_events_total{event}``: what the bot reports through ``POST /bot/metrics``
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60)
+_DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 _SCORE_BUCKETS = (10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
 
 
@@ -53,8 +56,17 @@ class Metrics:
                                         "Sessions deleted", registry=r)  # fmt: skip
         self.sessions = Gauge("phonicflow_backend_sessions", "Sessions stored right now",
                               registry=r)  # fmt: skip
+        self.db_seconds = Histogram("phonicflow_backend_db_seconds",
+                                    "Time in the database per SQL statement", ["statement"],
+                                    buckets=_DB_BUCKETS, registry=r)  # fmt: skip
         self.bot_events = Counter("phonicflow_bot_events", "Events reported by the bot",
                                   ["event"], registry=r)  # fmt: skip
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+    def observe_statement(self, statement: str, seconds: float) -> None:
+        verb = statement.lstrip().split(" ", 1)[0].lower()
+        if verb not in ("select", "insert", "update", "delete"):
+            verb = "other"
+        self.db_seconds.labels(verb).observe(seconds)
