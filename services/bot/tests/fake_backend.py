@@ -22,7 +22,9 @@ different body is ``422 idempotency_key_reused``, a malformed key ``400``; delet
 slow *at processing*: the first request of a key claims it before sleeping, so a retry that
 arrives meanwhile waits for it, as in the real backend.
 
-The transcript and scores depend only on the input so tests can assert on them: a WAV turn is
+Every answer is built through the contract's models (:mod:`phonicflow_common.contract`), so
+the fake cannot drift from what the bot parses. The transcript and scores depend only on the
+input so tests can assert on them: a WAV turn is
 "heard" as ``i tink tree trees are dere`` with a TH→T error on "think"; a text turn echoes the
 text. This is a stand-in for the real backend, which the whole-system tests use instead.
 """
@@ -48,6 +50,18 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from phonicflow_common.contract import (
+    AudioAvailable,
+    CreateSessionResponse,
+    DeleteResponse,
+    HistoryItem,
+    HistoryResponse,
+    PracticeItem,
+    ProcessResponse,
+    Pronunciation,
+    WordResult,
+)
 
 HEARD = "i tink tree trees are dere"
 TARGET = "I think three trees are there"
@@ -187,7 +201,8 @@ def build_app(fake: FakeBackend) -> Starlette:
         now = datetime.now(UTC).isoformat()
         fake.sessions[sid] = {"created_at": now, "turns": [], "body": body}
         request.state.record["json"] = body
-        return JSONResponse({"session_id": sid, "created_at": now}, status_code=201)
+        answer = CreateSessionResponse(session_id=sid, created_at=now)
+        return JSONResponse(answer.model_dump(mode="json"), status_code=201)
 
     async def process(request: Request) -> Response:
         sid = request.headers.get("session_id")
@@ -248,7 +263,7 @@ def build_app(fake: FakeBackend) -> Starlette:
         text: str,
         target: str,
     ) -> JSONResponse:
-        pronunciation = None
+        pronunciation: Pronunciation | None = None
         transcript = text
         if data is not None:
             try:
@@ -258,48 +273,61 @@ def build_app(fake: FakeBackend) -> Starlette:
             except (wave.Error, EOFError):
                 return error(415, "not_wav", "file is not WAV audio")
             transcript = HEARD
-            pronunciation = {
-                "overall_score": 62.5,
-                "words": [
-                    {"expected": "I", "heard": "i", "score": 95.0, "error": None},
-                    {"expected": "think", "heard": "tink", "score": 35.0, "error": "th_to_t",
-                     "error_type": "substitution", "expected_phones": "TH IH NG K",
-                     "heard_phones": "T IH NG K", "start": 0.42, "end": 0.81,
-                     "tip_en": "Tongue between teeth.", "tip_pt": "Língua entre os dentes."},
-                    {"expected": "three", "heard": "tree", "score": 40.0, "error": "th_to_t"},
-                    {"expected": "trees", "heard": "trees", "score": 90.0, "error": None},
-                    {"expected": "are", "heard": "", "score": 0.0, "error": "omitted",
-                     "error_type": "omission"},
+
+            def word(
+                expected: str,
+                heard: str,
+                score: float,
+                error: str | None = None,
+                error_type: str | None = None,
+                tip: str = "",
+            ) -> WordResult:
+                return WordResult(expected=expected, heard=heard, score=score, error=error,
+                                  error_type=error_type, expected_phones="", heard_phones="",
+                                  start=0.0, end=0.0, tip_en=tip, tip_pt=tip)  # fmt: skip
+
+            pronunciation = Pronunciation(
+                overall_score=62.5,
+                words=[
+                    word("I", "i", 95.0),
+                    word("think", "tink", 35.0, "th_to_t", "substitution", "Tongue between teeth."),
+                    word("three", "tree", 40.0, "th_to_t", "substitution"),
+                    word("trees", "trees", 90.0),
+                    word("are", "", 0.0, "omitted", "omission"),
                 ],
-            }  # fmt: skip
+            )
         turn_id = str(uuid.uuid4())
         audio_ok = not any(f["path"] == "/audio" and f["times"] != 0 for f in fake.faults)
-        result = {
-            "session_id": sid,
-            "turn_id": turn_id,
-            "user_transcript": transcript,
-            "coaching_feedback": 'Nice effort! Watch the TH sound in "think" <&>.',
-            "coaching_feedback_portuguese": 'Boa! Cuidado com o som de TH em "think".',
-            "conversational_response": f"You said: {transcript}",
-            "conversational_response_portuguese": f"Você disse: {transcript}",
-            "coaching_audio_path": f"/audio/{sid}?audio_type=coaching" if audio_ok else None,
-            "conversational_audio_path": f"/audio/{sid}?audio_type=conversational",
-            "target_text": target or None,
-            "pronunciation": pronunciation,
-            "audio_available": {"coaching": audio_ok, "conversational": True},
-            "degraded": [],
-            "timings_ms": {"total": 0},
-        }
+        result = ProcessResponse(
+            session_id=sid,
+            turn_id=turn_id,
+            user_transcript=transcript,
+            coaching_feedback='Nice effort! Watch the TH sound in "think" <&>.',
+            coaching_feedback_portuguese='Boa! Cuidado com o som de TH em "think".',
+            conversational_response=f"You said: {transcript}",
+            conversational_response_portuguese=f"Você disse: {transcript}",
+            coaching_audio_path=f"/audio/{sid}?audio_type=coaching" if audio_ok else None,
+            conversational_audio_path=f"/audio/{sid}?audio_type=conversational",
+            target_text=target or None,
+            pronunciation=pronunciation,
+            audio_available=AudioAvailable(coaching=audio_ok, conversational=True),
+            degraded=[],
+            timings_ms={"total": 0},
+        )
         session["turns"].append(
-            {"user": transcript, "conversational": result["conversational_response"],
-             "coaching": result["coaching_feedback"],
-             "coaching_portuguese": result["coaching_feedback_portuguese"],
-             "conversational_portuguese": result["conversational_response_portuguese"],
-             "timestamp": datetime.now(UTC).isoformat(), "turn_id": turn_id,
-             "score": pronunciation["overall_score"] if pronunciation else None,
-             "target_text": target or None}
-        )  # fmt: skip
-        return JSONResponse(result)
+            HistoryItem(
+                user=transcript,
+                conversational=result.conversational_response,
+                coaching=result.coaching_feedback,
+                coaching_portuguese=result.coaching_feedback_portuguese,
+                conversational_portuguese=result.conversational_response_portuguese,
+                timestamp=datetime.now(UTC).isoformat(),
+                turn_id=turn_id,
+                score=pronunciation.overall_score if pronunciation else None,
+                target_text=target or None,
+            ).model_dump(mode="json")
+        )
+        return JSONResponse(result.model_dump(mode="json"))
 
     async def conversation(request: Request) -> Response:
         sid = request.path_params["sid"]
@@ -310,8 +338,9 @@ def build_app(fake: FakeBackend) -> Starlette:
             del fake.sessions[sid]
             for slot in [slot for slot in fake.keys if slot[0] == sid]:
                 del fake.keys[slot]
-            return JSONResponse({"session_id": sid, "deleted": True})
-        return JSONResponse({"session_id": sid, "history": session["turns"]})
+            return JSONResponse(DeleteResponse(session_id=sid, deleted=True).model_dump())
+        history = HistoryResponse(session_id=sid, history=session["turns"])
+        return JSONResponse(history.model_dump(mode="json"))
 
     async def audio(request: Request) -> Response:
         sid = request.path_params["sid"]
@@ -330,7 +359,7 @@ def build_app(fake: FakeBackend) -> Starlette:
         if focus and focus not in {s["focus"] for s in SENTENCES}:
             return error(422, "unknown_focus", f"unknown focus {focus!r}; use one of th")
         choice = next((s for s in SENTENCES if s["id"] != exclude), SENTENCES[0])
-        return JSONResponse(choice)
+        return JSONResponse(PracticeItem.model_validate(choice).model_dump())
 
     async def practice_audio(request: Request) -> Response:
         if request.path_params["pid"] not in {s["id"] for s in SENTENCES}:

@@ -16,7 +16,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from phonicflow_bot.utils.audio_converter import CONVERTER_SERVICE, ConverterClient
+from phonicflow_bot.clients.converter import CONVERTER_SERVICE, ConverterClient
 from phonicflow_testing import ServiceProcess, free_port
 from phonicflow_testing.speech import synth_wav
 

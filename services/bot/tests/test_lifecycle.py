@@ -154,9 +154,11 @@ def test_one_trace_per_update_spans_download_convert_backend_and_sends(
         assert not any(emulator.token in str(s.attributes) for s in spans)
 
 
-def test_redis_going_away_is_survived_and_the_learner_told(
+def test_redis_going_away_delays_answers_but_shows_no_error_and_loses_nothing(
     bots: Any, emulator: EmulatorHandle, voice_ogg: bytes
 ) -> None:
+    # This Redis keeps nothing on disk (the chart's does): it comes back empty, and the bot
+    # still answers everything it was sent meanwhile, once, without an error message.
     port = free_port()
     argv = [shutil.which("redis-server") or "redis-server", "--port", str(port),
             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]  # fmt: skip
@@ -166,14 +168,19 @@ def test_redis_going_away_is_survived_and_the_learner_told(
         user = learner(emulator, 3014)
         user.send_text("/start")
         user.wait_for_messages(1, timeout=WAIT)
-        redis_process.stop()
+        redis_process.kill()
         user.send_text("/status")
-        [reply] = user.wait_for_messages(1, timeout=WAIT)
-        assert "Something went wrong on my side" in reply["text"]
+        user.send_voice(voice_ogg, duration=2)
+        time.sleep(3.0)
+        assert user.messages()[1:] == [], "nothing is answered while the log is away"
         redis_process.start()
-        user.send_voice(voice_ogg, duration=2)  # sessions were lost with Redis: a new one
-        reply, *_ = user.wait_for_messages(3, timeout=WAIT)
-        assert "I heard" in reply["text"]
+        status, heard, *voices = user.wait_for_messages(4, timeout=WAIT * 2)
+        assert "Your session" in status["text"]
+        assert "I heard" in heard["text"] and len(voices) == 2
+        time.sleep(1.0)
+        texts = [m.get("text", "") for m in user.messages()]
+        assert not any("went wrong" in t or "try again" in t.lower() for t in texts), texts
+        assert len(user.messages()) == 5, "each update answered once"
 
 
 def test_two_replicas_sharing_redis_share_one_rate_limit(

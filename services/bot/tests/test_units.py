@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -16,13 +17,14 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from phonicflow_bot import i18n
+from phonicflow_bot.clients.backend import BackendRejected, BackendTimeout, BackendUnavailable
+from phonicflow_bot.clients.converter import AudioRejected
+from phonicflow_bot.clients.sessions import MemorySessionStore, RedisSessionStore, Session
 from phonicflow_bot.config import BotSettings
 from phonicflow_bot.formatting import MAX_MESSAGE_CHARS, format_feedback, format_history, truncate
 from phonicflow_bot.handlers.common import failure_text_key
 from phonicflow_bot.rate_limit import MemoryRateLimiter
-from phonicflow_bot.utils.api_client import BackendRejected, BackendTimeout, BackendUnavailable
-from phonicflow_bot.utils.audio_converter import AudioRejected
-from phonicflow_bot.utils.session_manager import MemorySessionStore, RedisSessionStore, Session
+from phonicflow_common.contract import HistoryItem, ProcessResponse
 
 # built in two parts so the repository holds no token-shaped literal
 TOKEN = "123456789:" + "AAF-test-token-for-settings-000000000"
@@ -87,22 +89,39 @@ def test_portuguese_is_detected_from_any_pt_language_code() -> None:
     assert i18n.detect_language(None) == "en"
 
 
+def word(expected: str, heard: str, score: float, error: str | None) -> dict[str, Any]:
+    return {"expected": expected, "heard": heard, "score": score, "error": error,
+            "error_type": None, "expected_phones": "", "heard_phones": "", "start": 0.0,
+            "end": 0.0, "tip_en": "", "tip_pt": ""}  # fmt: skip
+
+
 def test_feedback_escapes_learner_text_and_reads_at_a_glance() -> None:
-    result = {
-        "user_transcript": "<script>alert(1)</script> & 🌳",
-        "coaching_feedback": "Say <b>th</b>",
-        "coaching_feedback_portuguese": "Diga th",
-        "conversational_response": "ok",
-        "pronunciation": {
-            "overall_score": 71.6,
-            "words": [
-                {"expected": "think", "heard": "tink", "score": 30, "error": "th_to_t"},
-                {"expected": "trees", "heard": "trees", "score": 95, "error": None},
-                {"expected": "are", "heard": "", "score": 0, "error": "omitted"},
-                {"expected": "x<y", "heard": "x", "score": 20, "error": "brand_new_slug"},
-            ],
-        },
-    }
+    result = ProcessResponse.model_validate(
+        {
+            "session_id": "s",
+            "turn_id": "t",
+            "user_transcript": "<script>alert(1)</script> & 🌳",
+            "coaching_feedback": "Say <b>th</b>",
+            "coaching_feedback_portuguese": "Diga th",
+            "conversational_response": "ok",
+            "conversational_response_portuguese": "",
+            "coaching_audio_path": None,
+            "conversational_audio_path": None,
+            "target_text": None,
+            "audio_available": {"coaching": False, "conversational": False},
+            "degraded": [],
+            "timings_ms": {},
+            "pronunciation": {
+                "overall_score": 71.6,
+                "words": [
+                    word("think", "tink", 30, "th_to_t"),
+                    word("trees", "trees", 95, None),
+                    word("are", "", 0, "omitted"),
+                    word("x<y", "x", 20, "brand_new_slug"),
+                ],
+            },
+        }
+    )
     html = format_feedback(result, "en")
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 🌳" in html
     assert "Say &lt;b&gt;th&lt;/b&gt;" in html
@@ -124,7 +143,20 @@ def test_long_messages_are_cut_on_a_line_boundary() -> None:
 
 
 def test_history_shows_the_most_recent_turn_first() -> None:
-    turns = [{"user": f"turn {n}", "timestamp": "2026-01-01T10:00:00"} for n in range(12)]
+    turns = [
+        HistoryItem(
+            user=f"turn {n}",
+            conversational="",
+            coaching="",
+            turn_id=str(n),
+            timestamp="2026-01-01T10:00:00",
+            score=None,
+            target_text=None,
+            coaching_portuguese=None,
+            conversational_portuguese=None,
+        )
+        for n in range(12)
+    ]
     page, pages = format_history(turns, 0, "en")
     assert pages == 3
     assert page.index("turn 11") < page.index("turn 7")

@@ -1,15 +1,19 @@
-"""PhonicFlow's Telegram bot: python-telegram-bot 22, long polling.
+"""PhonicFlow's Telegram bot: python-telegram-bot 22, a durable update log, workers.
 
-Start it with ``python -m phonicflow_bot`` (settings: :mod:`phonicflow_bot.config`).
+Start it with ``python -m phonicflow_bot [--role all|poller|worker|webhook]`` (settings:
+:mod:`phonicflow_bot.config`; the lifecycle of each role: :mod:`phonicflow_bot.bot`).
 
-Follow a voice note through the package:
+Follow an update through the package:
 
-- :mod:`phonicflow_bot.bot` — the Application, update processing, rate-limit gate, errors;
-- :mod:`phonicflow_bot.handlers.audio_handler` — voice/audio/video note in, feedback out;
-- :mod:`phonicflow_bot.utils.audio_converter` — gRPC to the converter (to WAV, to voice);
-- :mod:`phonicflow_bot.utils.api_client` — HTTP to the backend (docs/backend-api.md);
-- :mod:`phonicflow_bot.utils.session_manager` — sessions in Redis or memory;
-- :mod:`phonicflow_bot.handlers.replies` — text reply, then voice replies;
+- :mod:`phonicflow_bot.intake` — the poller (:mod:`~phonicflow_bot.intake.poller`) or the
+  webhook receiver (:mod:`~phonicflow_bot.intake.webhook`) appends it to the log first;
+- :mod:`phonicflow_bot.update_log` — Redis stream (or memory): deduplicated, one chat in order;
+- :mod:`phonicflow_bot.worker` — claims it, runs the handlers, acknowledges it;
+- :mod:`phonicflow_bot.journal` — what handling it already did, so a retry never repeats a reply;
+- :mod:`phonicflow_bot.application` — the PTB Application and its handlers;
+- :mod:`phonicflow_bot.handlers` — gate (rate limit, errors), audio, commands and text, buttons,
+  and what they share (:mod:`~phonicflow_bot.handlers.common`: replies, keyboards, failures);
+- :mod:`phonicflow_bot.clients` — converter (gRPC), backend (HTTP), sessions, Telegram's HTTP;
 - :mod:`phonicflow_bot.formatting` / :mod:`phonicflow_bot.i18n` — what the learner reads;
 - :mod:`phonicflow_bot.health` / :mod:`phonicflow_bot.metrics` — probes and Prometheus.
 """

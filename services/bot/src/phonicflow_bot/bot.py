@@ -1,17 +1,25 @@
-"""The bot's lifecycle: build the python-telegram-bot Application, poll, shut down cleanly.
+"""The bot's processes: what each role starts, in which order, and how it stops.
 
 Usage::
 
     from phonicflow_bot.bot import run
-    run(settings)          # blocks until SIGTERM/SIGINT, then finishes in-flight work
+    run(settings)          # blocks until SIGTERM/SIGINT; exit status 0, or 1 when start-up failed
 
-How an update travels: PTB's Updater long-polls ``getUpdates`` → :class:`PerLearnerUpdateProcessor`
-(many learners at once, one learner's updates in order, a root span per update) → the rate-limit
-gate (group -1) → the handlers (commands, audio, text, buttons) → replies through PTB's
-``AIORateLimiter`` (Telegram's flood limits, retries after ``retry_after``).
+An update's path (services/bot/README.md draws it)::
 
-On SIGTERM, PTB stops fetching, then :meth:`telegram.ext.Application.stop` waits for every
-update already being handled (they are tasks it created), and the process exits 0.
+    Telegram ─► intake (poller | webhook) ─► update log ─► worker ─► handlers ─► replies ─► ack
+
+Roles (BOT_ROLE / ``--role``): ``poller`` and ``webhook`` run only the intake, ``worker`` only
+the worker, ``all`` both in one process — with an in-memory update log when REDIS_URL is unset.
+
+Start-up waits for what the role cannot work without — Redis, and Telegram (getMe) — for up to
+BOT_STARTUP_RETRY_SECONDS (60): a pod's network may be programmed only seconds after it starts,
+and Telegram or the emulator may come up after the bot. Meanwhile /healthz answers (alive) and
+/readyz does not. Giving up is one clear error line and exit status 1, not a traceback per try.
+
+Stop (SIGTERM/SIGINT): the intake first (the poller confirms its last offset), then the worker
+finishes what it holds (BOT_SHUTDOWN_GRACE_SECONDS) and hands the rest back, then the clients
+close. Nothing depends on a clean stop: a SIGKILL loses nothing either.
 """
 
 from __future__ import annotations
@@ -19,204 +27,187 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import signal
-import time
-from collections.abc import Awaitable
-from typing import Any
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import uvloop
-from opentelemetry import trace
 from redis.asyncio import Redis
-from telegram import BotCommand, Update
-from telegram.error import Forbidden, TelegramError
-from telegram.ext import (
-    AIORateLimiter,
-    Application,
-    ApplicationHandlerStop,
-    BaseUpdateProcessor,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    TypeHandler,
-    filters,
+from redis.exceptions import RedisError
+from telegram.error import BadRequest, InvalidToken, NetworkError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential_jitter,
 )
 
 from phonicflow_bot import metrics
-from phonicflow_bot.config import BotSettings
-from phonicflow_bot.handlers import audio_handler, callback_handler, message_handler
-from phonicflow_bot.handlers.common import language_of, send_html
-from phonicflow_bot.health import HealthServer
-from phonicflow_bot.i18n import COMMANDS, LANGUAGES, text
-from phonicflow_bot.rate_limit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from phonicflow_bot.services import BOT_DATA_KEY, BotServices
-from phonicflow_bot.telegram_http import AiohttpRequest
-from phonicflow_bot.utils.api_client import BackendClient
-from phonicflow_bot.utils.audio_converter import ConverterClient
-from phonicflow_bot.utils.session_manager import (
+from phonicflow_bot.application import build_application, make_bot, set_commands
+from phonicflow_bot.clients.backend import BackendClient
+from phonicflow_bot.clients.converter import ConverterClient
+from phonicflow_bot.clients.redis_connection import connect, safe_url
+from phonicflow_bot.clients.sessions import (
     EXPIRED_SESSION_RETENTION_SECONDS,
     MemorySessionStore,
     RedisSessionStore,
     SessionManager,
     SessionStore,
 )
+from phonicflow_bot.config import BotSettings, Role
+from phonicflow_bot.context import SERVICES_KEY, BotServices
+from phonicflow_bot.health import Check, HealthServer
+from phonicflow_bot.intake.poller import Poller
+from phonicflow_bot.intake.webhook import WebhookReceiver, register
+from phonicflow_bot.rate_limit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from phonicflow_bot.update_log import MemoryUpdateLog, RedisUpdateLog, UpdateLog
+from phonicflow_bot.worker import Worker
 from phonicflow_common.runtime import freeze_startup_heap
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer("phonicflow_bot")
 
-#: Extra seconds on top of the long-poll timeout before getUpdates counts as hung.
-GET_UPDATES_GRACE_SECONDS = 10.0
-#: Seconds to wait for the backend health probe feeding the gauge.
+T = TypeVar("T")
+
+#: Seconds for the backend health probe feeding the gauge.
 BACKEND_PROBE_TIMEOUT = 2.0
-
-#: What counts as an audio message (4.1 of the seed registered only audio: voice never arrived).
-AUDIO_FILTER = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | filters.Document.AUDIO
-#: Anything else a learner can send that is not text or a command.
-UNSUPPORTED_FILTER = (filters.ATTACHMENT | filters.PHOTO | filters.Sticker.ALL | filters.VIDEO |
-                      filters.LOCATION | filters.CONTACT | filters.POLL) & ~AUDIO_FILTER  # fmt: skip
+#: Exit status when start-up gave up (2 is for invalid settings).
+EXIT_STARTUP_FAILED = 1
 
 
-def update_kind(update: object) -> str:
-    """The ``type`` label of ``phonicflow_bot_updates_total``."""
-    if not isinstance(update, Update):
-        return "other"
-    if update.callback_query is not None:
-        return "callback"
-    message = update.message
-    if message is None:
-        return "other"
-    for kind in ("voice", "audio", "video_note", "document"):
-        if getattr(message, kind, None) is not None:
-            return kind
-    if message.text:
-        return "command" if message.text.startswith("/") else "text"
-    return "other"
+class StartupFailed(Exception):
+    """Something the role needs never answered; the message is the one line to print."""
 
 
-class PerLearnerUpdateProcessor(BaseUpdateProcessor):
-    """Handles updates of different learners concurrently and one learner's in arrival order.
-
-    Each update runs inside a root span ``telegram.update``; its stages are child spans.
-    """
-
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._users: dict[int, int] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        kind = update_kind(update)
-        metrics.UPDATES.labels(kind).inc()
-        user = update.effective_user if isinstance(update, Update) else None
-        attributes: dict[str, str | int] = {"telegram.update.kind": kind}
-        if isinstance(update, Update):
-            attributes["telegram.update_id"] = update.update_id
-        if user is not None:
-            attributes["telegram.user_id"] = user.id
-        started = time.perf_counter()
-        with tracer.start_as_current_span("telegram.update", attributes=attributes):
-            if user is None:
-                await coroutine
-            else:
-                await self._in_order(user.id, coroutine)
-        metrics.STAGE_SECONDS.labels("total").observe(time.perf_counter() - started)
-
-    async def _in_order(self, user_id: int, coroutine: Awaitable[Any]) -> None:
-        lock = self._locks.setdefault(user_id, asyncio.Lock())
-        self._users[user_id] = self._users.get(user_id, 0) + 1
-        try:
-            async with lock:  # asyncio locks are FIFO: arrival order is kept
-                await coroutine
-        finally:
-            self._users[user_id] -= 1
-            if self._users[user_id] == 0:  # nobody waiting: forget the learner's lock
-                del self._users[user_id]
-                del self._locks[user_id]
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-
-async def rate_limit_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Refuse messages over BOT_RATE_LIMIT_MPM; tell the learner once per window."""
-    svc: BotServices = context.application.bot_data[BOT_DATA_KEY]
-    user = update.effective_user
-    if svc.limiter is None or user is None or update.message is None:
-        return
+def run(settings: BotSettings) -> int:
+    """Run the configured role until SIGTERM/SIGINT; the process's exit status."""
+    # uvloop: the bot is a few dozen small HTTP and gRPC exchanges per voice note, and the
+    # stdlib loop's own bookkeeping is a visible share of that (docs/benchmarks.md, "Bot").
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     try:
-        decision = await svc.limiter.hit(user.id)
-    except Exception:
-        # Redis down: serve the learner rather than refuse everyone.
-        log.warning("rate limiter unavailable; message allowed", exc_info=True)
-        return
-    if decision.allowed:
-        return
-    metrics.RATE_LIMITED.inc()
-    if decision.notify:
-        lang = await language_of(update, context)
-        with contextlib.suppress(TelegramError):
-            await send_html(
-                context,
-                update.message.chat_id,
-                text(lang, "rate_limited", seconds=decision.retry_after),
+        asyncio.run(serve(settings))
+    except StartupFailed as exc:
+        log.error(str(exc))
+        return EXIT_STARTUP_FAILED
+    return 0
+
+
+def consumer_name() -> str:
+    """This process's name in the consumer group: unique, and readable in XINFO."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+async def serve(settings: BotSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    role: Role = settings.bot_role
+    takes_in = role in ("all", "poller", "webhook") and settings.telegram_bot_enabled
+    handles = role in ("all", "worker")
+    redis = connect(settings.redis_url) if settings.redis_url else None
+    update_log: UpdateLog = (
+        RedisUpdateLog(
+            redis,
+            claim_timeout=settings.bot_claim_timeout_seconds,
+            max_deliveries=settings.bot_max_deliveries,
+        )
+        if redis is not None
+        else MemoryUpdateLog()
+    )
+    services = await build_services(settings, redis) if handles else None
+    state = _State()
+    health = health_server(settings, update_log, services, state)
+    await health.start()
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(_close, redis, services)
+            if not settings.telegram_bot_enabled:
+                log.info("Telegram disabled (TELEGRAM_BOT_ENABLED=false): health endpoints only")
+                state.parts["idle"] = lambda: True
+                await stop.wait()
+                return
+            if redis is not None:
+                await _patiently(settings, "Redis", update_log.setup, stop)
+            bot = make_bot(settings)
+            await _patiently(settings, "Telegram", bot.initialize, stop)
+            stack.push_async_callback(bot.shutdown)  # last: the worker replies until it drained
+            if stop.is_set():
+                return
+            worker_task: asyncio.Task[None] | None = None
+            if handles:
+                assert services is not None
+                application = build_application(bot)
+                await application.initialize()
+                stack.push_async_callback(application.shutdown)
+                application.bot_data[SERVICES_KEY] = services
+                await set_commands(application)
+                worker = Worker(
+                    application,
+                    update_log,
+                    consumer_name(),
+                    concurrency=settings.bot_max_concurrent_updates,
+                    max_deliveries=settings.bot_max_deliveries,
+                    grace=settings.bot_shutdown_grace_seconds,
+                )
+                worker_stop = asyncio.Event()
+                worker_task = asyncio.create_task(worker.run(worker_stop), name="worker")
+                state.parts["worker"] = lambda: not worker_task.done()
+
+                async def stop_worker() -> None:
+                    worker_stop.set()
+                    await asyncio.gather(worker_task, return_exceptions=True)
+
+                stack.push_async_callback(stop_worker)
+            if takes_in and settings.bot_webhook_url:
+                receiver = WebhookReceiver(update_log, settings)
+                await receiver.start()
+                stack.push_async_callback(receiver.stop)
+                await _patiently(
+                    settings, "Telegram (setWebhook)", lambda: register(bot, settings), stop
+                )
+                state.parts["webhook"] = lambda: receiver.running
+            elif takes_in:
+                poller = Poller(bot, update_log, settings)
+                await poller.start()
+                stack.push_async_callback(poller.stop)
+                state.parts["poller"] = lambda: poller.running
+            frozen = freeze_startup_heap()
+            log.info(
+                "bot started",
+                extra={"role": role, "bot_username": bot.username, "frozen_objects": frozen},
             )
-    raise ApplicationHandlerStop
+            stopped = asyncio.create_task(stop.wait())
+            watched: set[asyncio.Task[Any]] = {stopped}
+            if worker_task is not None:
+                watched.add(worker_task)
+            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            log.info("stopping", extra={"role": role})
+    finally:
+        await health.stop()
+        log.info("bot stopped")
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Anything a handler did not expect: log it (redacted), count it, tell the learner."""
-    if isinstance(context.error, Forbidden):
-        # The learner blocked the bot: nothing is wrong here and nobody can be told.
-        metrics.ERRORS.labels("blocked_by_user").inc()
-        log.info("learner blocked the bot", extra={"update_id": getattr(update, "update_id", None)})
-        return
-    metrics.ERRORS.labels("unhandled").inc()
-    log.error(
-        "unhandled error",
-        exc_info=context.error,
-        extra={"update_id": getattr(update, "update_id", None)},
-    )
-    if isinstance(update, Update) and update.effective_chat is not None:
-        with contextlib.suppress(Exception):
-            lang = await language_of(update, context)
-            await context.bot.send_message(update.effective_chat.id, text(lang, "unexpected"))
+class _State:
+    """Which parts this process runs, each with a "still running?" probe (for /healthz)."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, Callable[[], bool]] = {}
+
+    def live(self) -> bool:
+        return all(probe() for probe in self.parts.values())
 
 
-def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(TypeHandler(Update, rate_limit_gate), group=-1)
-    commands = {
-        "start": message_handler.start,
-        "help": message_handler.help_command,
-        "status": message_handler.status,
-        "history": message_handler.history,
-        "new": message_handler.new,
-        "feedback": message_handler.feedback,
-        "delete": message_handler.delete,
-        "language": message_handler.language,
-        "practice": message_handler.practice,
-    }
-    # New messages only: an edited message is not a new turn to score or answer again.
-    new = filters.UpdateType.MESSAGE
-    for name, callback in commands.items():
-        application.add_handler(CommandHandler(name, callback, filters=new))
-    application.add_handler(MessageHandler(new & AUDIO_FILTER, audio_handler.handle_audio))
-    application.add_handler(
-        MessageHandler(new & filters.TEXT & ~filters.COMMAND, message_handler.handle_text)
-    )
-    application.add_handler(MessageHandler(new & UNSUPPORTED_FILTER, message_handler.unsupported))
-    application.add_handler(CallbackQueryHandler(callback_handler.handle_callback))
-    application.add_error_handler(on_error)
-
-
-async def build_services(settings: BotSettings) -> BotServices:
+async def build_services(settings: BotSettings, redis: Redis | None) -> BotServices:
     backend = BackendClient(
         settings.backend_url,
         timeout=settings.backend_timeout,
         bot_key=settings.bot_private_key.get_secret_value(),
+        retry_seconds=settings.backend_retry_seconds,
     )
     converter = ConverterClient(
         settings.converter_address,
@@ -225,8 +216,7 @@ async def build_services(settings: BotSettings) -> BotServices:
     )
     store: SessionStore
     limiter: RateLimiter | None = None
-    if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    if redis is not None:
         ttl = int(settings.session_timeout_hours * 3600) + EXPIRED_SESSION_RETENTION_SECONDS
         store = RedisSessionStore(redis, ttl)
         if settings.bot_rate_limit:
@@ -239,134 +229,105 @@ async def build_services(settings: BotSettings) -> BotServices:
     return BotServices(settings, backend, converter, sessions, limiter)
 
 
-async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """The command menu in English (default) and Portuguese (language_code "pt")."""
-    for lang in LANGUAGES:
-        commands = [BotCommand(name, texts[lang]) for name, texts in COMMANDS.items()]
-        await application.bot.set_my_commands(
-            commands, language_code=None if lang == "en" else lang
-        )
+def health_server(
+    settings: BotSettings, update_log: UpdateLog, services: BotServices | None, state: _State
+) -> HealthServer:
+    checks: dict[str, Check] = {}
+    if update_log.durable:
+        checks["redis"] = update_log.ping
 
+    async def refresh_gauges() -> None:
+        with contextlib.suppress(RedisError):
+            stats = await update_log.stats()
+            metrics.STREAM_BACKLOG.set(stats.backlog)
+            metrics.STREAM_PENDING.set(stats.pending)
+            metrics.STREAM_LAG.set(stats.lag)
+            metrics.STREAM_OLDEST.set(stats.oldest_seconds)
+        if services is not None:
+            metrics.ACTIVE_SESSIONS.set(await services.sessions.active_count())
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(backend_ok(), BACKEND_PROBE_TIMEOUT)
 
-def health_server(settings: BotSettings, svc: BotServices, live: Any) -> HealthServer:
     async def backend_ok() -> bool:
-        up = await svc.backend.health_check()
+        assert services is not None
+        up = await services.backend.health_check()
         metrics.BACKEND_UP.set(1 if up else 0)
         return up
 
-    async def refresh_gauges() -> None:
-        metrics.ACTIVE_SESSIONS.set(await svc.sessions.active_count())
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(backend_ok(), BACKEND_PROBE_TIMEOUT)
-
-    checks = {"converter": svc.converter.health_check, "backend": backend_ok}
-    if settings.redis_url:
-        checks["redis"] = svc.sessions.store.ping
+    if services is not None:
+        checks["converter"] = services.converter.health_check
+        checks["backend"] = backend_ok
     return HealthServer(
         settings.bot_health_host,
         settings.bot_health_port,
-        live=live,
+        live=state.live,
         checks=checks,
         before_metrics=refresh_gauges,
     )
 
 
-def build_application(settings: BotSettings) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The PTB Application with every handler, limiter and lifecycle hook in place."""
-    state: dict[str, HealthServer] = {}
+def _retryable(exc: BaseException) -> bool:
+    # NetworkError covers connection refused, timeouts and Telegram's 5xx; BadRequest (its
+    # subclass) and InvalidToken mean the request itself is wrong.
+    if isinstance(exc, (InvalidToken, BadRequest)):
+        return False
+    return isinstance(exc, (NetworkError, RedisError, OSError))
 
-    async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        svc = await build_services(settings)
-        application.bot_data[BOT_DATA_KEY] = svc
-        try:
-            await set_commands(application)
-        except TelegramError as exc:  # a menu is nice to have, not a reason not to start
-            log.warning("setMyCommands failed", extra={"error": repr(exc)})
 
-        def live() -> bool:
-            updater = application.updater
-            return application.running and (updater is None or updater.running)
+async def _patiently(
+    settings: BotSettings, what: str, action: Callable[[], Awaitable[T]], stop: asyncio.Event
+) -> T | None:
+    """Run ``action`` until it succeeds, for up to BOT_STARTUP_RETRY_SECONDS (one log line when
+    it first fails, one error when giving up); None if ``stop`` was set meanwhile."""
+    limit = settings.bot_startup_retry_seconds
+    where = _where(settings, what)
 
-        server = health_server(settings, svc, live)
-        await server.start()
-        state["health"] = server
-        frozen = freeze_startup_heap()
-        log.info(
-            "bot started",
-            extra={"bot_username": application.bot.username, "frozen_objects": frozen},
-        )
-
-    async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        server = state.pop("health", None)
-        if server is not None:
-            await server.stop()
-        svc: BotServices | None = application.bot_data.get(BOT_DATA_KEY)
-        if svc is not None:
-            await svc.close()
-        log.info("bot stopped")
-
-    token = settings.telegram_bot_token.get_secret_value()
-    application = (
-        Application.builder()
-        .token(token)
-        .base_url(settings.telegram_api_base_url)
-        .base_file_url(settings.telegram_file_base_url)
-        .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=settings.bot_outgoing_rate_per_second,
-                max_retries=settings.bot_send_max_retries,
+    def first_failure(state: RetryCallState) -> None:
+        if state.attempt_number == 1 and state.outcome is not None:
+            log.info(
+                "%s not reachable yet; retrying for up to %g s",
+                what,
+                limit,
+                extra={"at": where, "error": repr(state.outcome.exception())},
             )
-        )
-        .concurrent_updates(PerLearnerUpdateProcessor(settings.bot_max_concurrent_updates))
-        .request(
-            AiohttpRequest(
-                connection_pool_size=settings.bot_max_concurrent_updates,
-                timeout=settings.bot_timeout,
-            )
-        )
-        .get_updates_request(
-            AiohttpRequest(
-                connection_pool_size=1,
-                timeout=settings.bot_timeout,
-                read_timeout=settings.bot_polling_timeout + GET_UPDATES_GRACE_SECONDS,
-            )
-        )
-        .post_init(post_init)
-        .post_shutdown(post_shutdown)
-        .build()
+
+    retrying = AsyncRetrying(
+        stop=stop_after_delay(limit),
+        wait=wait_exponential_jitter(multiplier=0.5, max=5.0),
+        retry=retry_if_exception(_retryable),
+        after=first_failure,
+        reraise=True,
     )
-    register_handlers(application)
-    return application
+    attempt_task: asyncio.Task[T] = asyncio.create_task(retrying(action))
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({attempt_task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if attempt_task not in done:
+        attempt_task.cancel()
+        await asyncio.gather(attempt_task, return_exceptions=True)
+        return None
+    try:
+        result: T = attempt_task.result()
+    except InvalidToken:
+        raise StartupFailed(
+            "Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): check the token"
+        ) from None
+    except Exception as exc:
+        raise StartupFailed(
+            f"cannot reach {what} at {where} after {limit:g} s ({type(exc).__name__}: {exc}); "
+            "check the network and the address setting"
+        ) from None
+    return result
 
 
-def run(settings: BotSettings) -> None:
-    """Poll until SIGTERM/SIGINT; in-flight updates finish before the process exits."""
-    # uvloop: the bot is a few dozen small HTTP and gRPC exchanges per voice note, and the
-    # stdlib loop's own bookkeeping is a visible share of that (docs/benchmarks.md, "Bot").
-    # PTB and asyncio.run both take their loop from the policy.
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    if not settings.telegram_bot_enabled:
-        asyncio.run(_run_health_only(settings))
-        return
-    application = build_application(settings)
-    application.run_polling(
-        poll_interval=settings.bot_polling_interval,
-        timeout=settings.bot_polling_timeout,
-        allowed_updates=Update.ALL_TYPES,
-        stop_signals=(signal.SIGINT, signal.SIGTERM),
-    )
+def _where(settings: BotSettings, what: str) -> str:
+    if what == "Redis":
+        return f"REDIS_URL={safe_url(settings.redis_url or '')}"
+    return f"TELEGRAM_API_BASE_URL={settings.telegram_api_base_url.split('/bot')[0]}"
 
 
-async def _run_health_only(settings: BotSettings) -> None:
-    """TELEGRAM_BOT_ENABLED=false: no polling; health endpoints report the dependencies."""
-    svc = await build_services(settings)
-    server = health_server(settings, svc, live=lambda: True)
-    await server.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    log.info("telegram polling disabled (TELEGRAM_BOT_ENABLED=false)")
-    await stop.wait()
-    await server.stop()
-    await svc.close()
+async def _close(redis: Redis | None, services: BotServices | None) -> None:
+    if services is not None:
+        await services.close()
+    if redis is not None:
+        await redis.aclose()

@@ -6,8 +6,18 @@ Usage::
     settings = load()            # exits with status 2 naming the bad variable
 
 Names follow the architecture document (sections 4.4 and 5.3) plus what the design adds
-(``REDIS_URL``, ``CONVERTER_ADDRESS``, health port, Bot API base URLs). Secrets may come from a
-file: ``TELEGRAM_BOT_TOKEN_FILE`` and ``BOT_PRIVATE_KEY_FILE``.
+(``REDIS_URL``, ``CONVERTER_ADDRESS``, health port, Bot API base URLs, the process's role and the
+webhook). Secrets may come from a file: ``TELEGRAM_BOT_TOKEN_FILE``, ``BOT_PRIVATE_KEY_FILE``,
+``BOT_WEBHOOK_SECRET_FILE``.
+
+Roles (``BOT_ROLE``, or ``--role`` on the command line):
+
+- ``all`` (default): one process takes updates in (polling, or the webhook when
+  ``BOT_WEBHOOK_URL`` is set) and handles them; without ``REDIS_URL`` the update log is in
+  memory and a crash loses the updates in flight;
+- ``poller``: only polls Telegram and appends to the log in Redis (run exactly one);
+- ``webhook``: only receives Telegram's webhook calls and appends them (run as many as you like);
+- ``worker``: only handles updates from the log (run as many as you like).
 
 ``SESSION_STORAGE_PATH`` is kept for compatibility with the seed, whose JSON session file lived
 there. Sessions now live in Redis or in memory, so the path is not used for sessions; it is
@@ -16,7 +26,9 @@ accepted (and ignored) so that existing ``.env`` files keep working.
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Literal, get_args
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -26,6 +38,10 @@ from phonicflow_common.settings import ServiceSettings, load_settings
 #: The real Telegram Bot API; point these at the emulator or a self-hosted Bot API server.
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 TELEGRAM_FILE_BASE_URL = "https://api.telegram.org/file/bot"
+
+
+Role = Literal["all", "poller", "worker", "webhook"]
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 class BotSettings(ServiceSettings):
@@ -46,6 +62,11 @@ class BotSettings(ServiceSettings):
 
     backend_url: str = "http://localhost:8000"
     backend_timeout: float = Field(default=30.0, gt=0, description="Seconds per backend request.")
+    backend_retry_seconds: float = Field(
+        default=25.0,
+        ge=0,
+        description="How long a backend call keeps retrying connection errors, timeouts, 5xx.",
+    )
     bot_private_key: SecretStr = Field(
         default=SecretStr(""), description="Sent as X-Bot-Key to the backend."
     )
@@ -92,8 +113,37 @@ class BotSettings(ServiceSettings):
         default="app/feedback_storage", description="Seed compatibility; not used (see above)."
     )
     redis_url: str | None = Field(
-        default=None, description="Unset: sessions and limits in memory (one replica)."
+        default=None,
+        description="Unset: the update log, sessions and limits in memory (one process).",
     )
+    bot_claim_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Silence after which a worker's updates and chats go to another worker.",
+    )
+    bot_max_deliveries: int = Field(
+        default=5, gt=0, description="Deliveries after which an update is set aside."
+    )
+    bot_shutdown_grace_seconds: float = Field(
+        default=20.0, ge=0, description="On SIGTERM, how long updates in hand may finish."
+    )
+    bot_startup_retry_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long start-up keeps trying to reach Telegram and Redis.",
+    )
+
+    bot_webhook_url: str | None = Field(
+        default=None, description="Public URL Telegram posts updates to; unset: long polling."
+    )
+    bot_webhook_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="Checked against X-Telegram-Bot-Api-Secret-Token (or *_FILE).",
+    )
+    bot_webhook_host: str = "0.0.0.0"
+    bot_webhook_port: int = Field(default=8443, ge=0, le=65535)
+
+    bot_role: Role = Field(default="all", description="all | poller | worker | webhook")
 
     max_audio_size_mb: float = Field(default=20.0, gt=0)
     max_audio_duration_seconds: float = Field(default=120.0, gt=0)
@@ -115,10 +165,52 @@ class BotSettings(ServiceSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("redis_url", "bot_log_file", mode="before")
+    @field_validator("bot_webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value().strip()
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return SecretStr(secret)
+
+    @field_validator("bot_role", mode="before")
+    @classmethod
+    def _lower_role(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("bot_role")
+    @classmethod
+    def _role_has_what_it_needs(cls, value: Role, info: ValidationInfo) -> Role:
+        webhook_url = info.data.get("bot_webhook_url")
+        if value != "all" and not info.data.get("redis_url"):
+            raise ValueError(f"{value} needs REDIS_URL: the roles share the update log there")
+        if value == "poller" and webhook_url:
+            raise ValueError(
+                "poller with BOT_WEBHOOK_URL set: a webhook replaces polling (BOT_ROLE=webhook)"
+            )
+        if value == "webhook" and not webhook_url:
+            raise ValueError("webhook needs BOT_WEBHOOK_URL")
+        secret = info.data.get("bot_webhook_secret")
+        if (
+            webhook_url
+            and value in ("all", "webhook")
+            and not (secret and secret.get_secret_value())
+        ):
+            raise ValueError("a webhook needs BOT_WEBHOOK_SECRET (or BOT_WEBHOOK_SECRET_FILE)")
+        return value
+
+    @field_validator("redis_url", "bot_log_file", "bot_webhook_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("bot_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        # Telegram only posts to https://; http:// is for the local emulator and in-cluster tests.
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an https:// URL (http:// only with the emulator)")
+        return value
 
     @field_validator("backend_url", "telegram_api_base_url", "telegram_file_base_url")
     @classmethod
@@ -126,6 +218,11 @@ class BotSettings(ServiceSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the webhook receiver serves: that of BOT_WEBHOOK_URL (``/`` if none)."""
+        return urlsplit(self.bot_webhook_url or "").path or "/"
 
     @property
     def max_audio_size_bytes(self) -> int:

@@ -13,9 +13,9 @@ limit on a line boundary, never inside an HTML tag.
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from phonicflow_bot.i18n import text
+from phonicflow_common.contract import HistoryItem, ProcessResponse, WordResult
 
 #: Telegram's limit for one message's text.
 MAX_MESSAGE_CHARS = 4096
@@ -53,20 +53,16 @@ def error_label(slug: str, lang: str) -> str:
     return label.get(lang, label["en"])
 
 
-def _score(value: Any) -> str:
-    try:
-        return f"{float(value):.0f}"
-    except (TypeError, ValueError):
-        return "?"
+def _score(value: float) -> str:
+    return f"{value:.0f}"
 
 
-def format_word(word: dict[str, Any], lang: str) -> str:
+def format_word(word: WordResult, lang: str) -> str:
     """``✅ trees`` or ``⚠️ "think" → heard "tink" (TH→T)`` or ``❌ "are" — not heard``."""
-    expected = escape(word.get("expected") or word.get("heard") or "?")
-    heard = word.get("heard")
-    slug = word.get("error")
-    score = word.get("score")
-    if not slug and (score is None or float(score) >= GOOD_WORD_SCORE):
+    expected = escape(word.expected or word.heard or "?")
+    heard = word.heard
+    slug = word.error
+    if not slug and word.score >= GOOD_WORD_SCORE:
         return f"✅ {expected}"
     if not heard:
         return f"❌ “{expected}” — {text(lang, 'word_missing')}"
@@ -89,26 +85,24 @@ def truncate(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return "\n".join(kept) + "\n…"
 
 
-def format_feedback(result: dict[str, Any], lang: str) -> str:
+def format_feedback(result: ProcessResponse, lang: str) -> str:
     """The reply to a voice note (or a text turn): heard, words, score, coaching, reply."""
     parts: list[str] = []
-    pronunciation = result.get("pronunciation")
-    transcript = (result.get("user_transcript") or "").strip()
+    pronunciation = result.pronunciation
+    transcript = result.user_transcript.strip()
     if pronunciation is not None:
         heard = escape(transcript) if transcript else text(lang, "heard_nothing")
         parts.append(text(lang, "heard", transcript=heard))
-        if result.get("target_text"):
-            parts.append(text(lang, "target", target=escape(result["target_text"])))
-        words = pronunciation.get("words") or []
-        if words:
+        if result.target_text:
+            parts.append(text(lang, "target", target=escape(result.target_text)))
+        if pronunciation.words:
             parts.append("")
             parts.append(text(lang, "words"))
-            parts.extend(format_word(word, lang) for word in words)
-        if pronunciation.get("overall_score") is not None:
-            parts.append("")
-            parts.append(text(lang, "score", score=_score(pronunciation["overall_score"])))
-    coaching_en = result.get("coaching_feedback") or ""
-    coaching_pt = result.get("coaching_feedback_portuguese") or ""
+            parts.extend(format_word(word, lang) for word in pronunciation.words)
+        parts.append("")
+        parts.append(text(lang, "score", score=_score(pronunciation.overall_score)))
+    coaching_en = result.coaching_feedback
+    coaching_pt = result.coaching_feedback_portuguese
     if coaching_en or coaching_pt:
         parts.append("")
         parts.append(text(lang, "coaching"))
@@ -117,8 +111,8 @@ def format_feedback(result: dict[str, Any], lang: str) -> str:
             parts.append(f"{_flag(lang)} {escape(first)}")
         if second:
             parts.append(f"{_flag('en' if lang == 'pt' else 'pt')} <i>{escape(second)}</i>")
-    reply_en = result.get("conversational_response") or ""
-    reply_pt = result.get("conversational_response_portuguese") or ""
+    reply_en = result.conversational_response
+    reply_pt = result.conversational_response_portuguese
     if reply_en:
         parts.append("")
         parts.append(text(lang, "reply"))
@@ -136,7 +130,7 @@ def history_pages(turn_count: int) -> int:
     return max(1, -(-turn_count // HISTORY_PAGE_SIZE))
 
 
-def format_history(turns: list[dict[str, Any]], page: int, lang: str) -> tuple[str, int]:
+def format_history(turns: list[HistoryItem], page: int, lang: str) -> tuple[str, int]:
     """One page of history, most recent turn first; returns (html, number of pages)."""
     recent_first = list(reversed(turns))
     pages = history_pages(len(recent_first))
@@ -144,12 +138,12 @@ def format_history(turns: list[dict[str, Any]], page: int, lang: str) -> tuple[s
     chunk = recent_first[page * HISTORY_PAGE_SIZE : (page + 1) * HISTORY_PAGE_SIZE]
     lines = [text(lang, "history_header", page=page + 1, pages=pages)]
     for index, turn in enumerate(chunk, start=page * HISTORY_PAGE_SIZE + 1):
-        when = escape(str(turn.get("timestamp", ""))[:16].replace("T", " "))
-        said = escape(_excerpt(turn.get("user") or ""))
+        when = escape(turn.timestamp[:16].replace("T", " "))
+        said = escape(_excerpt(turn.user))
         line = f"\n<b>{index}.</b> {when}\n{text(lang, 'history_you')}: {said}"
-        if turn.get("score") is not None:
-            line += f"\n📈 {text(lang, 'history_score')}: {_score(turn['score'])}"
-        coaching = turn.get("coaching_portuguese") if lang == "pt" else turn.get("coaching")
+        if turn.score is not None:
+            line += f"\n📈 {text(lang, 'history_score')}: {_score(turn.score)}"
+        coaching = turn.coaching_portuguese if lang == "pt" else turn.coaching
         if coaching:
             line += f"\n🧑‍🏫 {escape(_excerpt(coaching))}"
         lines.append(line)

@@ -1,16 +1,18 @@
-"""Health and metrics over HTTP on BOT_HEALTH_PORT, in the bot's own event loop.
+"""Health and metrics over HTTP on BOT_HEALTH_PORT, in every role, on aiohttp.web.
 
-- ``GET /healthz`` — liveness: 200 while the polling loop runs, 503 once it stopped;
-- ``GET /readyz``  — readiness: 200 when Redis (if used), the converter's gRPC health and the
-  backend's ``/readyz`` (models loaded: it can score a note) all answer; 503 with a JSON body naming what failed;
+- ``GET /healthz`` — liveness: 200 while this process's parts run (polling, the webhook
+  receiver, the worker loop), 503 once one stopped;
+- ``GET /readyz``  — readiness: 200 when every dependency of this role answers — Redis (the
+  update log; every role that uses it fails readiness while Redis is unreachable), and for the
+  roles that handle updates the converter's gRPC health and the backend's ``/readyz``; 503 with
+  a JSON body naming what failed;
 - ``GET /metrics`` — Prometheus text (:mod:`phonicflow_bot.metrics`).
 
-A few lines of asyncio streams instead of a web framework: the server shares PTB's loop and
-leaves PTB's signal handling alone (uvicorn would install its own SIGTERM handler).
+It runs in the bot's own event loop and installs no signal handlers of its own.
 
 Usage::
 
-    server = HealthServer(host, port, live=lambda: app.running, checks={"redis": ping, ...})
+    server = HealthServer(host, port, live=lambda: worker_running, checks={"redis": ping, ...})
     await server.start(); ...; await server.stop()
 """
 
@@ -18,10 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from phonicflow_bot import metrics
@@ -30,8 +32,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds one readiness check may take before it counts as failed.
 CHECK_TIMEOUT = 3.0
-#: Largest request head we read; probes send a few hundred bytes.
-MAX_REQUEST_BYTES = 8192
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -51,21 +51,23 @@ class HealthServer:
         self._live = live
         self._checks = dict(checks)
         self._before_metrics = before_metrics
-        self._server: asyncio.Server | None = None
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        app.router.add_get("/metrics", self._metrics)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
-        sockets = self._server.sockets
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        if self._runner.addresses:  # the port actually bound (BOT_HEALTH_PORT=0: any)
+            self.port = int(self._runner.addresses[0][1])
         log.info("health server listening", extra={"port": self.port})
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
-            self._server = None
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._runner.cleanup(), 2)
 
     async def readiness(self) -> dict[str, bool]:
         async def run(check: Check) -> bool:
@@ -78,41 +80,22 @@ class HealthServer:
         results = await asyncio.gather(*(run(self._checks[name]) for name in names))
         return dict(zip(names, results, strict=True))
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-            request_line = head[:MAX_REQUEST_BYTES].split(b"\r\n", 1)[0].decode("latin-1")
-            parts = request_line.split(" ")
-            path = parts[1].split("?", 1)[0] if len(parts) >= 2 else ""
-            status, content_type, body = await self._route(path)
-            writer.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-                + body
-            )
-            await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
-            pass
-        except Exception:
-            log.exception("health request failed")
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+    async def _healthz(self, request: web.Request) -> web.Response:
+        alive = self._live()
+        return web.json_response(
+            {"status": "ok" if alive else "stopped"}, status=200 if alive else 503
+        )
 
-    async def _route(self, path: str) -> tuple[str, str, bytes]:
-        if path == "/healthz":
-            alive = self._live()
-            body = json.dumps({"status": "ok" if alive else "stopped"}).encode()
-            return ("200 OK" if alive else "503 Service Unavailable"), "application/json", body
-        if path == "/readyz":
-            checks = await self.readiness()
-            ready = all(checks.values())
-            body = json.dumps({"ready": ready, "checks": checks}).encode()
-            return ("200 OK" if ready else "503 Service Unavailable"), "application/json", body
-        if path == "/metrics":
-            if self._before_metrics is not None:
-                with contextlib.suppress(Exception):
-                    await self._before_metrics()
-            return "200 OK", CONTENT_TYPE_LATEST, generate_latest(metrics.REGISTRY)
-        return "404 Not Found", "application/json", b'{"detail":"not found"}'
+    async def _readyz(self, request: web.Request) -> web.Response:
+        checks = await self.readiness()
+        ready = all(checks.values())
+        return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        if self._before_metrics is not None:
+            with contextlib.suppress(Exception):
+                await self._before_metrics()
+        body = generate_latest(metrics.REGISTRY)
+        response = web.Response(body=body)
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response

@@ -1,21 +1,44 @@
-"""The one place that names what the bot writes to Redis.
+"""The one place that names what the bot writes to Redis. Every key starts with ``phonicflow:``.
 
-Every key starts with ``phonicflow:`` and ends with the learner's Telegram user id, so that
-erasing a learner (/delete) is a fixed list of keys:
+Per learner (erasing a learner, /delete, removes these; see :func:`all_for_user`):
 
 - ``phonicflow:session:{user_id}``   — the session, a JSON string (see ``Session``); expires
-  :data:`phonicflow_bot.utils.session_manager.EXPIRED_SESSION_RETENTION_SECONDS` after the
+  :data:`phonicflow_bot.clients.sessions.EXPIRED_SESSION_RETENTION_SECONDS` after the
   session's own timeout, so a returning learner can be told "your session expired";
-- ``phonicflow:ratelimit:{user_id}`` — message count in the current one-minute window (INCR + EXPIRE);
-- ``phonicflow:ratelimit-notice:{user_id}`` — set once per window when the learner was told to slow down;
+- ``phonicflow:ratelimit:{user_id}`` — updates counted in the current one-minute window;
+- ``phonicflow:ratelimit-notice:{user_id}`` — set once per window when the learner was told to
+  slow down;
 - ``phonicflow:active`` — sorted set: user id → last activity (epoch seconds), for the
-  "active sessions in the last 24 h" gauge.
+  "active sessions in the last 24 h" gauge (the member is removed on /delete).
+
+The update log (:mod:`phonicflow_bot.update_log`), short-lived by design:
+
+- ``phonicflow:updates`` — stream of updates not yet acknowledged (fields ``id`` = update_id,
+  ``chat`` = the chat it belongs to, ``update`` = the update's JSON); consumer group :data:`WORKERS`; an entry is deleted
+  when it is acknowledged, so the stream holds only the backlog;
+- ``phonicflow:updates:dead`` — stream of updates given up on after too many deliveries
+  (capped to the last :data:`DEAD_LETTERS_KEPT`);
+- ``phonicflow:seen:{update_id}`` — "already appended", so a redelivered update (a poller that
+  died before confirming its offset, Telegram retrying a webhook) is one entry; 24 h;
+- ``phonicflow:chat:{chat_id}:queue`` — list of the chat's entry ids in arrival order: only the
+  head may be handled, which keeps one learner's updates in order across workers;
+- ``phonicflow:chat:{chat_id}:lease`` — the worker handling the chat's head right now, with a
+  time to live its heartbeat renews;
+- ``phonicflow:journal:{update_id}`` — hash of what handling the update already did (replies
+  sent, memoised steps), so handling it again resumes instead of repeating; 24 h.
+
+These keys span hash slots: the bot needs one Redis (or a primary), not Redis Cluster.
 """
 
 from __future__ import annotations
 
 PREFIX = "phonicflow"
 ACTIVE = f"{PREFIX}:active"
+UPDATES = f"{PREFIX}:updates"
+DEAD_LETTERS = f"{PREFIX}:updates:dead"
+#: The consumer group every worker reads the update stream through.
+WORKERS = "workers"
+DEAD_LETTERS_KEPT = 1000
 
 
 def session(user_id: int) -> str:
@@ -33,3 +56,19 @@ def rate_limit_notice(user_id: int) -> str:
 def all_for_user(user_id: int) -> list[str]:
     """Every per-learner key (the sorted-set member is removed separately)."""
     return [session(user_id), rate_limit(user_id), rate_limit_notice(user_id)]
+
+
+def seen(update_id: int) -> str:
+    return f"{PREFIX}:seen:{update_id}"
+
+
+def chat_queue(chat: int | str) -> str:
+    return f"{PREFIX}:chat:{chat}:queue"
+
+
+def chat_lease(chat: int | str) -> str:
+    return f"{PREFIX}:chat:{chat}:lease"
+
+
+def journal(update_id: int) -> str:
+    return f"{PREFIX}:journal:{update_id}"

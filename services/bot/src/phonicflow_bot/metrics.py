@@ -10,7 +10,21 @@
   converter_unavailable, bad_audio, send_failed, unhandled;
 - ``phonicflow_bot_rate_limited_total`` — messages refused by the per-learner limit;
 - ``phonicflow_bot_active_sessions`` — learners active in the last 24 h;
-- ``phonicflow_bot_backend_up`` — 1 when the last backend health probe passed.
+- ``phonicflow_bot_backend_up`` — 1 when the last backend health probe passed;
+
+the update log (:mod:`phonicflow_bot.update_log`; the gauges describe the whole log, so every
+process reports the same values):
+
+- ``phonicflow_bot_intake_updates_total{source,outcome}`` — updates taken in by this process:
+  source polling | webhook, outcome appended | duplicate (already in the log) | refused
+  (webhook: bad secret or body);
+- ``phonicflow_bot_stream_backlog`` — updates in the log not yet answered;
+- ``phonicflow_bot_stream_pending`` — of those, handed to a worker;
+- ``phonicflow_bot_stream_lag`` — of those, not yet handed to any worker (consumer lag);
+- ``phonicflow_bot_stream_oldest_seconds`` — age of the oldest unanswered update;
+- ``phonicflow_bot_stream_redeliveries_total`` — updates this worker took over from a silent one;
+- ``phonicflow_bot_stream_retries_total`` — updates handled again after a Redis/network fault;
+- ``phonicflow_bot_stream_dead_letters_total`` — updates given up on (kept aside).
 """
 
 from __future__ import annotations
@@ -44,4 +58,38 @@ ACTIVE_SESSIONS = Gauge(
 )
 BACKEND_UP = Gauge(
     "phonicflow_bot_backend_up", "1 when the backend's /healthz answered 200", registry=REGISTRY
+)
+
+INTAKE = Counter(
+    "phonicflow_bot_intake_updates",
+    "Updates taken in",
+    ["source", "outcome"],
+    registry=REGISTRY,
+)
+STREAM_BACKLOG = Gauge(
+    "phonicflow_bot_stream_backlog", "Updates in the log not yet answered", registry=REGISTRY
+)
+STREAM_PENDING = Gauge(
+    "phonicflow_bot_stream_pending",
+    "Updates handed to a worker, not yet answered",
+    registry=REGISTRY,
+)
+STREAM_LAG = Gauge(
+    "phonicflow_bot_stream_lag", "Updates not yet handed to any worker", registry=REGISTRY
+)
+STREAM_OLDEST = Gauge(
+    "phonicflow_bot_stream_oldest_seconds", "Age of the oldest unanswered update", registry=REGISTRY
+)
+STREAM_REDELIVERIES = Counter(
+    "phonicflow_bot_stream_redeliveries",
+    "Updates taken over from a worker that went silent",
+    registry=REGISTRY,
+)
+STREAM_RETRIES = Counter(
+    "phonicflow_bot_stream_retries",
+    "Updates handled again after a Redis or network fault",
+    registry=REGISTRY,
+)
+STREAM_DEAD_LETTERS = Counter(
+    "phonicflow_bot_stream_dead_letters", "Updates given up on", registry=REGISTRY
 )

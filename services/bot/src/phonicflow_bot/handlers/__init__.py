@@ -1,1 +1,2 @@
-"""Telegram handlers: commands and text, audio, inline buttons."""
+"""Telegram handlers: the gate (rate limit, errors), audio, commands and text, buttons, and
+the one module they share (:mod:`~phonicflow_bot.handlers.common`)."""

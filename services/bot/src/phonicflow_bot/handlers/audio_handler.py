@@ -3,7 +3,8 @@
 The flow, in order: check Telegram's reported size and duration (before any download) →
 download → convert to WAV 16 kHz mono (converter, gRPC) → POST /process (backend, with the
 practice sentence as ``target_text`` when one is pending) → text reply with buttons → voice
-replies. Each stage is a span and a latency histogram.
+replies. Each stage is a span and a latency histogram. Download, conversion and the turn are one
+journal step: an update handled again (its worker died) reuses the turn instead of redoing them.
 """
 
 from __future__ import annotations
@@ -16,18 +17,18 @@ from datetime import timedelta
 from telegram import Message, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 from phonicflow_bot import metrics
-from phonicflow_bot.handlers.common import chat_action, guarded, send_html
-from phonicflow_bot.handlers.message_handler import begin
-from phonicflow_bot.handlers.replies import deliver_result
+from phonicflow_bot.clients.backend import message_idempotency_key
+from phonicflow_bot.clients.converter import AudioRejected
+from phonicflow_bot.clients.sessions import STATE_ACTIVE, Session
+from phonicflow_bot.config import BotSettings
+from phonicflow_bot.context import BotContext
+from phonicflow_bot.handlers.common import begin, chat_action, deliver_result, guarded, send_html
 from phonicflow_bot.i18n import text
-from phonicflow_bot.services import services
+from phonicflow_bot.journal import memo
 from phonicflow_bot.telemetry import stage
-from phonicflow_bot.utils.api_client import message_idempotency_key
-from phonicflow_bot.utils.audio_converter import AudioRejected
-from phonicflow_bot.utils.session_manager import STATE_ACTIVE
+from phonicflow_common.contract import ProcessResponse
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,15 @@ class IncomingAudio:
     file_id: str
     file_size: int | None
     duration: float
+
+
+class Refused(Exception):
+    """The audio is over a limit: tell the learner with ``key`` and ``values``."""
+
+    def __init__(self, key: str, **values: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
 
 
 def _seconds(value: int | timedelta | None) -> float:
@@ -67,8 +77,55 @@ def incoming_audio(message: Message) -> IncomingAudio | None:
     return None
 
 
+def check_reported(audio: IncomingAudio, settings: BotSettings) -> None:
+    """Refuse on Telegram's own numbers, so nothing is downloaded for a file we would refuse."""
+    if audio.file_size is not None and audio.file_size > settings.max_audio_size_bytes:
+        raise Refused(
+            "too_big",
+            size=f"{audio.file_size / MB:.1f}",
+            limit=f"{settings.max_audio_size_mb:g}",
+        )
+    if audio.duration > settings.max_audio_duration_seconds:
+        raise Refused(
+            "too_long",
+            duration=f"{audio.duration:g}",
+            limit=f"{settings.max_audio_duration_seconds:g}",
+        )
+
+
+async def transcribe(
+    context: BotContext, message: Message, audio: IncomingAudio, session: Session
+) -> ProcessResponse:
+    """Download, convert, and have the backend make the turn."""
+    svc = context.services
+    settings = svc.settings
+    with stage("download", kind=audio.kind):
+        try:
+            telegram_file = await context.bot.get_file(audio.file_id)
+        except BadRequest as exc:
+            # Telegram gave no size up front but refuses files over 20 MB here.
+            if "too big" not in exc.message.lower():
+                raise
+            raise Refused("too_big", size="> 20", limit=f"{settings.max_audio_size_mb:g}") from None
+        data = bytes(await telegram_file.download_as_bytearray())
+    if len(data) > settings.max_audio_size_bytes:  # no file_size was given
+        raise Refused(
+            "too_big", size=f"{len(data) / MB:.1f}", limit=f"{settings.max_audio_size_mb:g}"
+        )
+    with stage("convert", kind=audio.kind, size_bytes=len(data)):
+        wav = await svc.converter.to_wav(data, expected_duration=audio.duration)
+    target = (session.practice_target or {}).get("text")
+    # One key per Telegram message: retries and a redelivered update are one turn.
+    key = message_idempotency_key(message.chat_id, message.message_id)
+    with stage("backend", practice=bool(target)):
+        return await svc.sessions.call(
+            session,
+            lambda sid: svc.backend.process(sid, wav=wav, target_text=target, idempotency_key=key),
+        )
+
+
 @guarded
-async def handle_audio(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def handle_audio(update: Update, context: BotContext) -> None:
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
@@ -76,75 +133,22 @@ async def handle_audio(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     audio = incoming_audio(message)
     if audio is None:
         return
-    svc = services(context)
-    settings = svc.settings
-    chat_id = message.chat_id
-
-    # Limits come first: nothing is downloaded for a file we would refuse anyway.
-    refusal: tuple[str, dict[str, str]] | None = None
-    if audio.file_size is not None and audio.file_size > settings.max_audio_size_bytes:
-        refusal = (
-            "too_big",
-            {
-                "size": f"{audio.file_size / MB:.1f}",
-                "limit": f"{settings.max_audio_size_mb:g}",
-            },
-        )
-    elif audio.duration > settings.max_audio_duration_seconds:
-        refusal = (
-            "too_long",
-            {
-                "duration": f"{audio.duration:g}",
-                "limit": f"{settings.max_audio_duration_seconds:g}",
-            },
-        )
-    if refusal is not None:
-        metrics.AUDIO_PROCESSED.labels("rejected").inc()
-        lang = (await begin(update, context, announce_expiry=False)).language
-        key, values = refusal
-        await send_html(context, chat_id, text(lang, key, **values))
-        return
-
-    session = await begin(update, context)
+    chat = message.chat_id
     started = time.perf_counter()
     try:
-        async with chat_action(context, chat_id, ChatAction.RECORD_VOICE):
-            with stage("download", kind=audio.kind):
-                try:
-                    telegram_file = await context.bot.get_file(audio.file_id)
-                except BadRequest as exc:
-                    # Telegram gave no size up front but refuses files over 20 MB here.
-                    if "too big" not in str(exc).lower():
-                        raise
-                    metrics.AUDIO_PROCESSED.labels("rejected").inc()
-                    limit = f"{settings.max_audio_size_mb:g}"
-                    await send_html(
-                        context,
-                        chat_id,
-                        text(session.language, "too_big", size="> 20", limit=limit),
-                    )
-                    return
-                data = bytes(await telegram_file.download_as_bytearray())
-            if len(data) > settings.max_audio_size_bytes:  # no file_size was given
-                metrics.AUDIO_PROCESSED.labels("rejected").inc()
-                size = f"{len(data) / MB:.1f}"
-                limit = f"{settings.max_audio_size_mb:g}"
-                await send_html(
-                    context, chat_id, text(session.language, "too_big", size=size, limit=limit)
-                )
-                return
-            with stage("convert", kind=audio.kind, size_bytes=len(data)):
-                wav = await svc.converter.to_wav(data, expected_duration=audio.duration)
-            target = (session.practice_target or {}).get("text")
-            # One key per Telegram message: retries and a redelivered update are one turn.
-            key = message_idempotency_key(chat_id, message.message_id)
-            with stage("backend", practice=bool(target)):
-                result = await svc.sessions.call(
-                    session,
-                    lambda sid: svc.backend.process(
-                        sid, wav=wav, target_text=target, idempotency_key=key
-                    ),
-                )
+        check_reported(audio, context.services.settings)
+        session = await begin(update, context)
+        async with chat_action(context, chat, ChatAction.RECORD_VOICE):
+            result = await memo(
+                "process",
+                lambda: transcribe(context, message, audio, session),
+                ProcessResponse,
+            )
+    except Refused as refusal:
+        metrics.AUDIO_PROCESSED.labels("rejected").inc()
+        lang = (await begin(update, context, announce_expiry=False)).language
+        await send_html(context, chat, text(lang, refusal.key, **refusal.values))
+        return
     except AudioRejected:
         metrics.AUDIO_PROCESSED.labels("rejected").inc()
         raise
@@ -154,7 +158,7 @@ async def handle_audio(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     session.conversation_turns += 1
     session.practice_target = None
     session.state = STATE_ACTIVE
-    await deliver_result(context, svc, chat_id, session, result)
+    await deliver_result(context, chat, session, result)
     metrics.AUDIO_PROCESSED.labels("ok").inc()
     log.info(
         "audio processed",
@@ -162,6 +166,6 @@ async def handle_audio(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             "kind": audio.kind,
             "user_id": user.id,
             "seconds": round(time.perf_counter() - started, 3),
-            "score": (result.get("pronunciation") or {}).get("overall_score"),
+            "score": result.pronunciation.overall_score if result.pronunciation else None,
         },
     )

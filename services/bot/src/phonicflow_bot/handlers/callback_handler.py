@@ -1,121 +1,163 @@
 """Inline buttons: replay, try again, history pages, delete confirmation, language, practice.
 
-Callback data formats are listed in :mod:`phonicflow_bot.handlers.common`. Every press is
-answered (answerCallbackQuery) so the learner's client stops its spinner, even when the data
-is stale or unknown.
+One handler per button verb (:data:`BUTTONS`; the verbs and callback data formats are in
+:mod:`phonicflow_bot.handlers.common`), each registered as its own ``CallbackQueryHandler``
+with a pattern, plus :func:`unknown` for stale or foreign data. Every press is answered
+(answerCallbackQuery) first, so the learner's client stops its spinner.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.error import BadRequest
 
+from phonicflow_bot.clients.sessions import STATE_PRACTICE
+from phonicflow_bot.context import BotContext
 from phonicflow_bot.formatting import escape
-from phonicflow_bot.handlers.common import guarded, language_of, send_html, send_voice
-from phonicflow_bot.handlers.message_handler import begin, propose_sentence, send_history_page
-from phonicflow_bot.handlers.replies import VOICE_REPLIES, fetch_voice
+from phonicflow_bot.handlers.common import (
+    DELETE,
+    HISTORY,
+    LANGUAGE,
+    PRACTICE,
+    REPLAY,
+    TRY_AGAIN,
+    Handler,
+    begin,
+    button_argument,
+    chat_id,
+    edit_html,
+    fetch_voice,
+    guarded,
+    language_of,
+    propose_sentence,
+    send_history_page,
+    send_html,
+    send_voice,
+)
 from phonicflow_bot.i18n import as_language, text
-from phonicflow_bot.services import services
 from phonicflow_bot.telemetry import stage
-from phonicflow_bot.utils.session_manager import STATE_PRACTICE
+from phonicflow_common.contract import AUDIO_TYPES
 
 log = logging.getLogger(__name__)
 
 
-@guarded
-async def handle_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    if query is None or update.effective_user is None:
-        return
-    with contextlib.suppress(TelegramError), stage("send", method="answerCallbackQuery"):
-        await query.answer()
-    verb, _, argument = (query.data or "").partition(":")
-    if verb == "d":
-        await _delete(update, context, confirmed=argument == "yes")
-    elif verb == "l":
-        await _language(update, context, argument)
-    elif verb == "h":
-        session = await begin(update, context)
-        page = int(argument) if argument.isdigit() else 0
-        await send_history_page(update, context, session, page, edit=argument != "0")
-    elif verb == "r":
-        await _replay(update, context, argument)
-    elif verb == "t":
-        await _try_again(update, context, argument)
-    elif verb == "p":
-        session = await begin(update, context)
-        await propose_sentence(update, context, session)
-    else:
-        log.info("unknown callback data", extra={"data": (query.data or "")[:64]})
+def answered(handler: Handler) -> Handler:
+    """Answer the callback query, then run the button's handler (guarded)."""
+    inner = guarded(handler)
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: BotContext) -> None:
+        query = update.callback_query
+        if query is None or update.effective_user is None:
+            return
+        try:
+            with stage("send", method="answerCallbackQuery"):
+                await query.answer()
+        except BadRequest as exc:
+            # "query is too old": the press is answered late (e.g. handled again after a
+            # worker died); the button's work is still done.
+            log.info("callback query not answered", extra={"error": exc.message})
+        await inner(update, context)
+
+    return wrapper
 
 
-async def _delete(update: Update, context: ContextTypes.DEFAULT_TYPE, *, confirmed: bool) -> None:
-    query = update.callback_query
+@answered
+async def delete(update: Update, context: BotContext) -> None:
     user = update.effective_user
-    assert query is not None and user is not None
+    assert user is not None
     lang = await language_of(update, context)
-    if not confirmed:
-        with contextlib.suppress(TelegramError):
-            await query.edit_message_text(text(lang, "delete_cancelled"), parse_mode="HTML")
+    if button_argument(update) != "yes":
+        await edit_html(update, text(lang, "delete_cancelled"))
         return
-    svc = services(context)
+    svc = context.services
     with stage("backend", call="delete"):
         await svc.sessions.erase(user.id)
     if svc.limiter is not None:
         await svc.limiter.reset(user.id)
     log.info("learner erased", extra={"user_id": user.id})
-    with contextlib.suppress(TelegramError):
-        await query.edit_message_text(text(lang, "delete_done"), parse_mode="HTML")
+    await edit_html(update, text(lang, "delete_done"))
 
 
-async def _language(update: Update, context: ContextTypes.DEFAULT_TYPE, choice: str) -> None:
-    query = update.callback_query
-    assert query is not None
+@answered
+async def language(update: Update, context: BotContext) -> None:
     session = await begin(update, context)
-    session.language = as_language(choice)
-    await services(context).sessions.save(session)
-    with contextlib.suppress(TelegramError):
-        await query.edit_message_text(text(session.language, "language_set"), parse_mode="HTML")
+    session.language = as_language(button_argument(update))
+    await context.services.sessions.save(session)
+    await edit_html(update, text(session.language, "language_set"))
 
 
-async def _replay(update: Update, context: ContextTypes.DEFAULT_TYPE, turn_id: str) -> None:
+@answered
+async def history_page(update: Update, context: BotContext) -> None:
+    session = await begin(update, context)
+    argument = button_argument(update)
+    page = int(argument) if argument.isdigit() else 0
+    await send_history_page(update, context, session, page, edit=argument != "0")
+
+
+@answered
+async def replay(update: Update, context: BotContext) -> None:
     """Re-send a turn's voice notes: by file_id for the last turn, else fetched again."""
     session = await begin(update, context)
-    svc = services(context)
-    chat_id = update.effective_chat.id if update.effective_chat else session.user_id
-    last = session.last_feedback or {}
-    if str((last.get("result") or {}).get("turn_id") or "") == turn_id and last.get(
-        "voice_file_ids"
-    ):
-        for file_id in last["voice_file_ids"].values():
-            await send_voice(context, chat_id, file_id)
+    svc = context.services
+    chat = chat_id(update)
+    turn_id = button_argument(update)
+    last = session.last_result()
+    file_ids = session.voice_file_ids()
+    if last is not None and last.turn_id == turn_id and file_ids:
+        for file_id in file_ids.values():
+            await send_voice(context, chat, file_id)
         return
     sent_any = False
-    for kind, _ in VOICE_REPLIES:
+    for kind in AUDIO_TYPES:
         voice = await fetch_voice(svc, session.session_id, kind, turn_id or None)
         if voice is not None:
-            sent_any = await send_voice(context, chat_id, voice) is not None or sent_any
+            sent_any = await send_voice(context, chat, voice) is not None or sent_any
     if not sent_any:
-        await send_html(context, chat_id, text(session.language, "nothing_to_replay"))
+        await send_html(context, chat, text(session.language, "nothing_to_replay"))
 
 
-async def _try_again(update: Update, context: ContextTypes.DEFAULT_TYPE, turn_id: str) -> None:
+@answered
+async def try_again(update: Update, context: BotContext) -> None:
     """Re-arm the same target sentence (drills), or invite another free attempt."""
     session = await begin(update, context)
-    chat_id = update.effective_chat.id if update.effective_chat else session.user_id
-    result = (session.last_feedback or {}).get("result") or {}
-    target = result.get("target_text") if str(result.get("turn_id") or "") == turn_id else None
+    chat = chat_id(update)
+    last = session.last_result()
+    matches = last is not None and last.turn_id == button_argument(update)
+    target = last.target_text if last is not None and matches else None
     if not target:
-        await send_html(context, chat_id, text(session.language, "try_again_free"))
+        await send_html(context, chat, text(session.language, "try_again_free"))
         return
-    session.practice_target = {**(session.practice_target or {}), "text": str(target)}
+    session.practice_target = {**(session.practice_target or {}), "text": target}
     session.practice_target.setdefault("id", "")
     session.state = STATE_PRACTICE
-    await services(context).sessions.save(session)
+    await context.services.sessions.save(session)
     await send_html(
-        context, chat_id, text(session.language, "try_again_prompt", target=escape(target))
+        context, chat, text(session.language, "try_again_prompt", target=escape(target))
     )
+
+
+@answered
+async def next_sentence(update: Update, context: BotContext) -> None:
+    session = await begin(update, context)
+    await propose_sentence(update, context, session)
+
+
+@answered
+async def unknown(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    log.info("unknown callback data", extra={"data": ((query and query.data) or "")[:64]})
+
+
+#: Button verb → its handler (registered with the pattern ``^<verb>:``).
+BUTTONS: dict[str, Handler] = {
+    REPLAY: replay,
+    TRY_AGAIN: try_again,
+    HISTORY: history_page,
+    DELETE: delete,
+    LANGUAGE: language,
+    PRACTICE: next_sentence,
+}

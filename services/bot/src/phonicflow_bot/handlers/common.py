@@ -1,7 +1,15 @@
-"""What the handlers share: sending (traced), inline keyboards, chat actions, and turning a
-failure of the converter or the backend into a clear message in the learner's language.
+"""What the handlers share, in one module (handlers never import one another).
 
-Callback data (at most 64 bytes, Telegram's limit) is ``<verb>:<argument>``:
+- the learner's session for an update (:func:`begin`) and their language (:func:`language_of`);
+- sending, traced: :func:`send_html`, :func:`send_voice`, :func:`edit_html`, chat actions;
+- a backend result delivered (:func:`deliver_result`: text first, voice replies as they are ready);
+- pages of /history, practice sentences with their reference audio;
+- the inline keyboards and their callback data;
+- :func:`guarded`: a converter or backend failure becomes a clear message in the learner's
+  language; an infrastructure fault (:func:`is_retry_later`) is left for the worker to retry.
+
+Callback data (at most 64 bytes, Telegram's limit) is ``<verb>:<argument>``, one verb per
+button kind (each has its own ``CallbackQueryHandler``, see :mod:`phonicflow_bot.application`):
 
 - ``r:<turn_id>`` replay the voice replies of a turn;  ``t:<turn_id>`` try again;
 - ``h:<page>`` a /history page;  ``d:yes`` / ``d:no`` confirm /delete;
@@ -17,83 +25,127 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
+from redis.exceptions import RedisError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatAction, ParseMode
-from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, NetworkError, TelegramError
 
 from phonicflow_bot import metrics
-from phonicflow_bot.i18n import Language, detect_language, text
-from phonicflow_bot.services import services
-from phonicflow_bot.telemetry import stage
-from phonicflow_bot.utils.api_client import (
+from phonicflow_bot.clients.backend import (
     BackendError,
     BackendRejected,
     BackendTimeout,
     BackendUnavailable,
 )
-from phonicflow_bot.utils.audio_converter import AudioRejected, ConverterError, VoiceNote
+from phonicflow_bot.clients.converter import AudioRejected, ConverterError, VoiceNote
+from phonicflow_bot.clients.sessions import STATE_PRACTICE, Session
+from phonicflow_bot.context import BotContext, BotServices
+from phonicflow_bot.formatting import escape, format_feedback, format_history
+from phonicflow_bot.i18n import Language, detect_language, text
+from phonicflow_bot.journal import memo
+from phonicflow_bot.telemetry import stage
+from phonicflow_common.contract import AUDIO_TYPES, AudioType, PracticeItem, ProcessResponse
 
 log = logging.getLogger(__name__)
 
 #: Telegram shows a chat action for about 5 s; repeat it a little sooner while working.
 CHAT_ACTION_REPEAT_SECONDS = 4.5
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+#: Button verbs (the part of callback data before the colon).
+REPLAY, TRY_AGAIN, HISTORY, DELETE, LANGUAGE, PRACTICE = "r", "t", "h", "d", "l", "p"
 
 
-async def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Language:
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+
+
+# -- the learner ------------------------------------------------------------------------------
+
+
+async def language_of(update: Update, context: BotContext) -> Language:
     """The learner's chosen language, or the one Telegram reports for them."""
     user = update.effective_user
     if user is None:
         return "en"
     try:
-        session = await services(context).sessions.peek(user.id)
+        session = await context.services.sessions.peek(user.id)
     except Exception:  # the store being down must not hide the error message itself
         session = None
     return session.language if session else detect_language(user.language_code)
 
 
+async def begin(update: Update, context: BotContext, *, announce_expiry: bool = True) -> Session:
+    """The learner's session for this update, created or renewed (and saved); a learner whose
+    session expired is told they got a new one."""
+    user = update.effective_user
+    assert user is not None  # every handler here is registered for user updates only
+    sessions = context.services.sessions
+    session, origin = await sessions.ensure(user.id, user.language_code)
+    await sessions.save(session)
+    if origin == "expired" and announce_expiry:
+        await send_html(context, chat_id(update), text(session.language, "session_expired"))
+    return session
+
+
+def chat_id(update: Update) -> int:
+    chat = update.effective_chat
+    assert chat is not None  # every handler here is registered for chats with a learner
+    return chat.id
+
+
+# -- sending ----------------------------------------------------------------------------------
+
+
 async def send_html(
-    context: ContextTypes.DEFAULT_TYPE,
-    chat_id: int,
-    html: str,
-    markup: InlineKeyboardMarkup | None = None,
+    context: BotContext, chat: int, html: str, markup: InlineKeyboardMarkup | None = None
 ) -> Message:
+    """sendMessage (HTML is the Application's default parse mode)."""
     with stage("send", method="sendMessage"):
-        return await context.bot.send_message(
-            chat_id, html, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
+        return await context.bot.send_message(chat, html, reply_markup=markup)
 
 
-async def send_voice(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, voice: VoiceNote | str
-) -> Message | None:
-    """Send a voice note (converted audio, or a file_id to re-send); a failure is logged, not
-    raised, because the text of the reply has already been delivered."""
+async def edit_html(update: Update, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Replace the text of the message whose button was pressed. Pressing the same button twice
+    asks for the text it already shows, which Telegram refuses as "message is not modified":
+    that is success, not an error."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        with stage("send", method="editMessageText"):
+            await query.edit_message_text(html, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+
+
+async def send_voice(context: BotContext, chat: int, voice: VoiceNote | str) -> Message | None:
+    """Send a voice note (converted audio, or a file_id to re-send); a refusal is logged, not
+    raised, because the text of the reply has already been delivered. A network fault is
+    raised: the update is handled again and the voice note sent then."""
     try:
         with stage("send", method="sendVoice"):
             if isinstance(voice, str):
-                return await context.bot.send_voice(chat_id, voice)
+                return await context.bot.send_voice(chat, voice)
             return await context.bot.send_voice(
-                chat_id, voice.ogg, duration=max(1, round(voice.duration))
+                chat, voice.ogg, duration=max(1, round(voice.duration))
             )
     except TelegramError as exc:
+        if is_retry_later(exc):
+            raise
         metrics.ERRORS.labels("send_failed").inc()
-        log.warning("sendVoice failed", extra={"chat_id": chat_id, "error": repr(exc)})
+        log.warning("sendVoice failed", extra={"chat_id": chat, "error": repr(exc)})
         return None
 
 
 @contextlib.asynccontextmanager
 async def chat_action(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, action: str = ChatAction.TYPING
+    context: BotContext, chat: int, action: str = ChatAction.TYPING
 ) -> AsyncIterator[None]:
     """Show "recording voice…"/"typing…" while the body runs."""
 
     async def repeat() -> None:
         while True:
             with contextlib.suppress(TelegramError):
-                await context.bot.send_chat_action(chat_id, action)
+                await context.bot.send_chat_action(chat, action)
             await asyncio.sleep(CHAT_ACTION_REPEAT_SECONDS)
 
     task = asyncio.create_task(repeat())
@@ -105,14 +157,153 @@ async def chat_action(
             await task
 
 
+# -- a backend result -------------------------------------------------------------------------
+
+
+async def fetch_voice(
+    svc: BotServices, session_id: str, audio_type: AudioType, turn_id: str | None
+) -> VoiceNote | None:
+    """GET the backend's WAV and make it an OGG/Opus voice note; None when that fails."""
+    try:
+        with stage("reply_audio", audio_type=audio_type):
+            wav = await svc.backend.get_feedback_audio(session_id, audio_type, turn_id)
+            return await svc.converter.to_voice(wav)
+    except (BackendError, ConverterError) as exc:
+        metrics.ERRORS.labels("reply_audio_failed").inc()
+        log.warning("voice reply unavailable", extra={"audio_type": audio_type, "error": str(exc)})
+        return None
+
+
+def voice_replies(result: ProcessResponse) -> list[AudioType]:
+    """The voice replies a turn has, in the order they are sent."""
+    paths = {
+        "coaching": result.coaching_audio_path,
+        "conversational": result.conversational_audio_path,
+    }
+    return [kind for kind in AUDIO_TYPES if paths[kind]]
+
+
+async def deliver_result(
+    context: BotContext, chat: int, session: Session, result: ProcessResponse
+) -> None:
+    """Send the feedback text with its buttons, then the coaching and reply voice notes.
+
+    The voice notes are fetched and converted while the text goes out, and each is sent as soon
+    as it is ready, in order: the learner hears the coaching one sooner. A failure of that audio
+    work is logged and skipped: the learner always gets their feedback (seed 7.2). The result
+    and the voice notes' file ids become the session's last feedback (/feedback, replay).
+    """
+    svc = context.services
+    lang = session.language
+    wanted = voice_replies(result)
+    pending = [
+        asyncio.create_task(fetch_voice(svc, session.session_id, kind, result.turn_id or None))
+        for kind in wanted
+    ]
+    file_ids: dict[str, str] = {}
+    try:
+        await send_html(
+            context, chat, format_feedback(result, lang), feedback_keyboard(lang, result.turn_id)
+        )
+        for kind, task in zip(wanted, pending, strict=True):
+            voice = await task
+            if voice is None:
+                continue
+            sent = await send_voice(context, chat, voice)
+            if sent is not None and sent.voice is not None:
+                file_ids[kind] = sent.voice.file_id
+    finally:
+        # The text could not be sent (or we are shutting down): the voices are not wanted.
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    session.remember_feedback(result, file_ids)
+    await svc.sessions.save(session)
+
+
+# -- history and practice ---------------------------------------------------------------------
+
+
+async def send_history_page(
+    update: Update, context: BotContext, session: Session, page: int, *, edit: bool
+) -> None:
+    """Show /history page ``page`` (0 = most recent), as a new message or by editing the
+    message whose button was pressed."""
+    svc = context.services
+    with stage("backend", call="history"):
+        turns = await svc.sessions.call(session, svc.backend.get_conversation_history)
+    lang = session.language
+    if not turns:
+        body, markup = text(lang, "history_empty"), None
+    else:
+        body, pages = format_history(turns, page, lang)
+        markup = history_keyboard(lang, min(max(page, 0), pages - 1), pages)
+    if edit and update.callback_query is not None and update.callback_query.message is not None:
+        await edit_html(update, body, markup)
+        return
+    await send_html(context, chat_id(update), body, markup)
+
+
+async def propose_sentence(update: Update, context: BotContext, session: Session) -> None:
+    """GET /practice/next, show it, then send its reference pronunciation as a voice note."""
+    svc = context.services
+    chat = chat_id(update)
+    previous = (session.practice_target or {}).get("id") or session.extra.get("last_practice_id")
+    focus = session.extra.get("practice_focus")
+    with stage("backend", call="practice_next"):
+        # Memoised: handled again, the update shows the sentence it chose the first time.
+        sentence = await memo(
+            "practice",
+            lambda: svc.backend.practice_next(exclude=previous, focus=focus),
+            PracticeItem,
+        )
+    session.practice_target = {
+        "id": sentence.id,
+        "text": sentence.text,
+        "hint_en": sentence.hint_en,
+        "hint_pt": sentence.hint_pt,
+    }
+    session.extra["last_practice_id"] = sentence.id
+    session.state = STATE_PRACTICE
+    await svc.sessions.save(session)
+    lang = session.language
+    hint = sentence.hint_pt if lang == "pt" else sentence.hint_en
+    await send_html(
+        context,
+        chat,
+        text(lang, "practice_target", target=escape(sentence.text), hint=escape(hint)),
+        practice_keyboard(lang),
+    )
+    await send_reference_audio(context, chat, sentence.id)
+
+
+async def send_reference_audio(context: BotContext, chat: int, sentence_id: str) -> None:
+    svc = context.services
+    try:
+        async with chat_action(context, chat, ChatAction.RECORD_VOICE):
+            with stage("reply_audio", audio_type="reference"):
+                wav = await svc.backend.practice_audio(sentence_id)
+                voice = await svc.converter.to_voice(wav)
+    except (BackendError, ConverterError) as exc:
+        metrics.ERRORS.labels("reply_audio_failed").inc()
+        log.warning("reference audio unavailable", extra={"error": str(exc)})
+        return
+    await send_voice(context, chat, voice)
+
+
+# -- keyboards --------------------------------------------------------------------------------
+
+
 def feedback_keyboard(lang: str, turn_id: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(text(lang, "btn_replay"), callback_data=f"r:{turn_id}"),
-                InlineKeyboardButton(text(lang, "btn_try_again"), callback_data=f"t:{turn_id}"),
+                InlineKeyboardButton(text(lang, "btn_replay"), callback_data=f"{REPLAY}:{turn_id}"),
+                InlineKeyboardButton(
+                    text(lang, "btn_try_again"), callback_data=f"{TRY_AGAIN}:{turn_id}"
+                ),
             ],
-            [InlineKeyboardButton(text(lang, "btn_history"), callback_data="h:0")],
+            [InlineKeyboardButton(text(lang, "btn_history"), callback_data=f"{HISTORY}:0")],
         ]
     )
 
@@ -120,9 +311,13 @@ def feedback_keyboard(lang: str, turn_id: str) -> InlineKeyboardMarkup:
 def history_keyboard(lang: str, page: int, pages: int) -> InlineKeyboardMarkup | None:
     row = []
     if page > 0:
-        row.append(InlineKeyboardButton(text(lang, "btn_newer"), callback_data=f"h:{page - 1}"))
+        row.append(
+            InlineKeyboardButton(text(lang, "btn_newer"), callback_data=f"{HISTORY}:{page - 1}")
+        )
     if page < pages - 1:
-        row.append(InlineKeyboardButton(text(lang, "btn_older"), callback_data=f"h:{page + 1}"))
+        row.append(
+            InlineKeyboardButton(text(lang, "btn_older"), callback_data=f"{HISTORY}:{page + 1}")
+        )
     return InlineKeyboardMarkup([row]) if row else None
 
 
@@ -130,8 +325,8 @@ def delete_keyboard(lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(text(lang, "btn_delete_yes"), callback_data="d:yes"),
-                InlineKeyboardButton(text(lang, "btn_cancel"), callback_data="d:no"),
+                InlineKeyboardButton(text(lang, "btn_delete_yes"), callback_data=f"{DELETE}:yes"),
+                InlineKeyboardButton(text(lang, "btn_cancel"), callback_data=f"{DELETE}:no"),
             ]
         ]
     )
@@ -141,8 +336,8 @@ def language_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("🇬🇧 English", callback_data="l:en"),
-                InlineKeyboardButton("🇧🇷 Português", callback_data="l:pt"),
+                InlineKeyboardButton("🇬🇧 English", callback_data=f"{LANGUAGE}:en"),
+                InlineKeyboardButton("🇧🇷 Português", callback_data=f"{LANGUAGE}:pt"),
             ]
         ]
     )
@@ -150,8 +345,17 @@ def language_keyboard() -> InlineKeyboardMarkup:
 
 def practice_keyboard(lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text(lang, "btn_next_sentence"), callback_data="p:next")]]
+        [[InlineKeyboardButton(text(lang, "btn_next_sentence"), callback_data=f"{PRACTICE}:next")]]
     )
+
+
+def button_argument(update: Update) -> str:
+    """What follows the verb in the pressed button's callback data."""
+    query = update.callback_query
+    return (query.data or "").partition(":")[2] if query is not None else ""
+
+
+# -- failures ---------------------------------------------------------------------------------
 
 
 def failure_text_key(exc: BaseException) -> tuple[str, str, dict[str, Any]]:
@@ -176,11 +380,12 @@ def failure_text_key(exc: BaseException) -> tuple[str, str, dict[str, Any]]:
 def guarded(handler: Handler) -> Handler:
     """Answer converter/backend failures with a clear "try again" in the learner's language.
 
-    Anything else propagates to the application's error handler (logged, learner told).
+    Anything else propagates to the application's error handler (logged, learner told, or for
+    :func:`is_retry_later` faults, the update handled again later).
     """
 
     @functools.wraps(handler)
-    async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def wrapper(update: Update, context: BotContext) -> None:
         try:
             await handler(update, context)
         except (BackendError, ConverterError) as exc:
@@ -197,3 +402,15 @@ def guarded(handler: Handler) -> Handler:
                     await send_html(context, chat.id, text(lang, key, **values))
 
     return wrapper
+
+
+def is_retry_later(error: BaseException | None) -> bool:
+    """True for faults of what the bot stands on (Redis, the network to Telegram) rather than
+    of the learner's request: the update is not answered with an error but handled again later
+    (the worker does not acknowledge it; replies already sent are not repeated). A send that
+    timed out is among them: Telegram may or may not have delivered it, and a rare repeat is
+    better than a learner left without an answer. BadRequest is PTB's subclass of NetworkError
+    for Telegram refusing the request itself: not retried."""
+    if isinstance(error, RedisError):
+        return True
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)

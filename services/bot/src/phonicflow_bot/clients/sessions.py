@@ -28,11 +28,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypeVar
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from phonicflow_bot import keys
+from phonicflow_bot.clients.backend import BackendClient, UnknownSession
 from phonicflow_bot.i18n import Language, as_language, detect_language
-from phonicflow_bot.utils.api_client import BackendClient, UnknownSession
+from phonicflow_common.contract import ProcessResponse
 
 #: How long an expired session's record is kept so the learner can be told it expired.
 EXPIRED_SESSION_RETENTION_SECONDS = 7 * 24 * 3600
@@ -59,9 +61,30 @@ class Session:
     state: str = STATE_ACTIVE
     #: {"id", "text", "hint_en", "hint_pt"} while a practice sentence is waiting for an attempt.
     practice_target: dict[str, Any] | None = None
-    #: The last /process result (for /feedback and the replay button) plus sent voice file ids.
+    #: The last /process result (for /feedback and the replay button) plus sent voice file ids,
+    #: as JSON: {"result": ProcessResponse, "voice_file_ids": {audio type: file_id}}.
     last_feedback: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def remember_feedback(self, result: ProcessResponse, voice_file_ids: dict[str, str]) -> None:
+        self.last_feedback = {
+            "result": result.model_dump(mode="json"),
+            "voice_file_ids": dict(voice_file_ids),
+        }
+
+    def last_result(self) -> ProcessResponse | None:
+        """The last turn's result, or None (none yet, or stored by an older bot and unreadable)."""
+        raw = (self.last_feedback or {}).get("result")
+        if not raw:
+            return None
+        try:
+            return ProcessResponse.model_validate(raw)
+        except ValidationError:
+            return None
+
+    def voice_file_ids(self) -> dict[str, str]:
+        found = (self.last_feedback or {}).get("voice_file_ids") or {}
+        return {str(k): str(v) for k, v in found.items()}
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
@@ -153,9 +176,6 @@ class RedisSessionStore(SessionStore):
             return bool(await self._redis.ping())
         except Exception:
             return False
-
-    async def close(self) -> None:
-        await self._redis.aclose()
 
 
 class SessionManager:

@@ -15,7 +15,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, RetryAfter, TimedOut
 
-from phonicflow_bot.telegram_http import AiohttpRequest
+from phonicflow_bot.clients.telegram import AiohttpRequest
 from phonicflow_emulator.testing import EmulatorHandle, running_emulator
 from phonicflow_testing.speech import encode, synth_wav
 

@@ -5,7 +5,11 @@ Usage::
     async with BackendClient(settings.backend_url, timeout=30, bot_key="...") as backend:
         session = await backend.create_session(telegram_user_id=42, language="pt")
         result = await backend.process(session.session_id, wav=wav_bytes, idempotency_key="tg-1-2")
-        wav = await backend.get_audio(session.session_id, "coaching", turn_id=result["turn_id"])
+        wav = await backend.get_feedback_audio(session.session_id, "coaching", result.turn_id)
+
+Answers are the contract's models (:mod:`phonicflow_common.contract`), parsed and validated here:
+a field the backend renamed fails loudly as :class:`BackendProtocolError`, not as a ``None``
+three calls later.
 
 Errors (all subclasses of :class:`BackendError`)::
 
@@ -17,9 +21,11 @@ Errors (all subclasses of :class:`BackendError`)::
     ├── BackendRejected      other 4xx: the request itself is wrong; never retried
     └── BackendProtocolError a 2xx whose body is not what docs/backend-api.md promises
 
-Timeouts, connection errors and 5xx are retried with exponential backoff (tenacity);
-4xx never are, because sending the same bad request again cannot succeed. A retried
-``POST /process`` is safe because every attempt of one call carries the same
+Timeouts, connection errors and 5xx are retried with jittered exponential backoff (tenacity,
+capped at :data:`BACKOFF_MAX`) until ``retry_seconds`` (BACKEND_RETRY_SECONDS, 25 s) have
+passed: long enough for a backend pod to be killed and come back (about 7 s here) without the
+learner seeing an error. 4xx never are, because sending the same bad request again cannot
+succeed. A retried ``POST /process`` is safe because every attempt of one call carries the same
 ``Idempotency-Key`` (see :func:`message_idempotency_key`): a backend that finished the attempt
 the bot gave up on answers the retry with that turn instead of storing a second one. The bot's key
 travels as ``X-Bot-Key``.
@@ -37,35 +43,48 @@ import json
 import logging
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 import aiohttp
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, StatusCode
+from pydantic import BaseModel, ValidationError
 from tenacity import (
     AsyncRetrying,
     RetryError,
     retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
+    stop_before_delay,
+    wait_exponential_jitter,
 )
 
-from phonicflow_bot.utils.forms import FilePart, form_body
+from phonicflow_bot.clients.forms import FilePart, form_body
+from phonicflow_common.contract import (
+    AudioType,
+    CreateSessionResponse,
+    HistoryItem,
+    HistoryResponse,
+    PracticeItem,
+    ProcessResponse,
+)
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
-#: Attempts per request (first try included) for timeouts, connection errors and 5xx.
-DEFAULT_ATTEMPTS = 3
+#: Seconds a request keeps retrying timeouts, connection errors and 5xx: longer than a backend
+#: restart, shorter than a learner's patience.
+DEFAULT_RETRY_SECONDS = 25.0
 #: Connections kept to the backend: far more than the bot has notes in flight.
 MAX_CONNECTIONS = 200
 #: Seconds for a readiness probe of the backend (no retries).
 HEALTH_CHECK_TIMEOUT = 2.0
-#: First backoff in seconds; doubles each retry, capped at :data:`BACKOFF_MAX`.
+#: First backoff in seconds; doubles each retry (with jitter, so many bots that lost the same
+#: backend do not come back in step), capped at :data:`BACKOFF_MAX`.
 BACKOFF_INITIAL = 0.2
-BACKOFF_MAX = 2.0
+BACKOFF_MAX = 3.0
+#: Up to this many seconds added at random to each pause.
+BACKOFF_JITTER = 0.5
 
-AudioType = Literal["coaching", "conversational"]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 #: The header of the IETF httpapi draft, as docs/backend-api.md names it.
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
@@ -128,14 +147,14 @@ class Response:
         return self.content.decode("utf-8", errors="replace")
 
 
-def _json_object(response: Response, *required: str) -> dict[str, Any]:
+def _parse(response: Response, model: type[ModelT]) -> ModelT:
     try:
-        body = response.json()
-    except ValueError:
-        raise BackendProtocolError(f"{response.path}: answer is not JSON") from None
-    if not isinstance(body, dict) or any(key not in body for key in required):
-        raise BackendProtocolError(f"{response.path}: answer lacks {', '.join(required)}")
-    return body
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        fields = ", ".join(sorted({".".join(map(str, e["loc"])) or "body" for e in exc.errors()}))
+        raise BackendProtocolError(
+            f"{response.path}: answer breaks the contract ({model.__name__}: {fields})"
+        ) from None
 
 
 class _Retryable(Exception):
@@ -144,12 +163,6 @@ class _Retryable(Exception):
     def __init__(self, response: Response) -> None:
         super().__init__(f"{response.status_code}")
         self.response = response
-
-
-@dataclass(frozen=True)
-class BackendSession:
-    session_id: str
-    created_at: str
 
 
 def _error_from(response: Response) -> BackendError:
@@ -178,12 +191,12 @@ class BackendClient:
         *,
         timeout: float,
         bot_key: str = "",
-        attempts: int = DEFAULT_ATTEMPTS,
+        retry_seconds: float = DEFAULT_RETRY_SECONDS,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._headers = {"X-Bot-Key": bot_key} if bot_key else {}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._attempts = attempts
+        self._retry_seconds = retry_seconds
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> BackendClient:
@@ -249,8 +262,10 @@ class BackendClient:
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Response:
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential(multiplier=BACKOFF_INITIAL, max=BACKOFF_MAX),
+            stop=stop_before_delay(self._retry_seconds),
+            wait=wait_exponential_jitter(
+                multiplier=BACKOFF_INITIAL, max=BACKOFF_MAX, jitter=BACKOFF_JITTER
+            ),
             retry=retry_if_exception_type((TimeoutError, aiohttp.ClientError, _Retryable)),
             reraise=False,
         )
@@ -273,7 +288,7 @@ class BackendClient:
 
     async def create_session(
         self, telegram_user_id: int | None = None, language: str | None = None
-    ) -> BackendSession:
+    ) -> CreateSessionResponse:
         """POST /bot/session → a new backend session id."""
         body: dict[str, Any] = {}
         if telegram_user_id is not None:
@@ -281,8 +296,7 @@ class BackendClient:
         if language:
             body["language"] = language
         answer = await self._request("POST", "/bot/session", json_body=body)
-        data = _json_object(answer, "session_id")
-        return BackendSession(str(data["session_id"]), str(data.get("created_at", "")))
+        return _parse(answer, CreateSessionResponse)
 
     async def process(
         self,
@@ -292,8 +306,8 @@ class BackendClient:
         text: str | None = None,
         target_text: str | None = None,
         idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
-        """POST /process with a WAV recording and/or a text turn; returns the JSON result.
+    ) -> ProcessResponse:
+        """POST /process with a WAV recording and/or a text turn.
 
         ``idempotency_key`` travels on every attempt of this call, so a retry after a timeout
         gets the turn the backend already made (if it did) instead of a second one.
@@ -308,15 +322,12 @@ class BackendClient:
         if idempotency_key is not None:
             headers[IDEMPOTENCY_KEY_HEADER] = idempotency_key
         response = await self._request("POST", "/process", form=form, files=files, headers=headers)
-        return _json_object(response, "turn_id", "user_transcript")
+        return _parse(response, ProcessResponse)
 
-    async def get_conversation_history(self, session_id: str) -> list[dict[str, Any]]:
+    async def get_conversation_history(self, session_id: str) -> list[HistoryItem]:
         """GET /conversation/{id} → turns, oldest first."""
-        data = _json_object(await self._request("GET", f"/conversation/{session_id}"), "history")
-        history = data["history"]
-        if not isinstance(history, list):
-            raise BackendProtocolError("/conversation: history is not a list")
-        return [turn for turn in history if isinstance(turn, dict)]
+        answer = await self._request("GET", f"/conversation/{session_id}")
+        return _parse(answer, HistoryResponse).history
 
     async def get_feedback_audio(
         self, session_id: str, audio_type: AudioType, turn_id: str | None = None
@@ -337,11 +348,11 @@ class BackendClient:
 
     async def practice_next(
         self, exclude: str | None = None, focus: str | None = None
-    ) -> dict[str, Any]:
-        """GET /practice/next → {id, text, focus, hint_en, hint_pt}; 422 unknown_focus."""
+    ) -> PracticeItem:
+        """GET /practice/next → a sentence to say; 422 unknown_focus."""
         params = {k: v for k, v in {"exclude": exclude, "focus": focus}.items() if v} or None
         response = await self._request("GET", "/practice/next", params=params)
-        return _json_object(response, "id", "text")
+        return _parse(response, PracticeItem)
 
     async def practice_audio(self, sentence_id: str) -> bytes:
         """GET /practice/{id}/audio → the reference pronunciation as WAV."""

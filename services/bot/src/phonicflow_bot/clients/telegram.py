@@ -2,7 +2,7 @@
 
 Usage::
 
-    from phonicflow_bot.telegram_http import AiohttpRequest
+    from phonicflow_bot.clients.telegram import AiohttpRequest
 
     application = (
         Application.builder()
@@ -43,7 +43,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
-from phonicflow_bot.utils.forms import form_body
+from phonicflow_bot.clients.forms import form_body
 
 Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
 
