@@ -6,7 +6,7 @@ VENV := .venv/bin
 # `make proto` and `make bench` say "up to date" and do nothing.
 .PHONY: help setup run test lint fmt proto bench-converter bench-backend bench-bot bench images \
 	images-podman compose-up compose-down compose-smoke chart-test kind-tools kind-up kind-down \
-	k8s-dev k8s-run k8s-e2e
+	k8s-dev k8s-run k8s-e2e export-labels
 export PATH := $(CURDIR)/.bin:$(CURDIR)/.venv/bin:$(HOME)/go/bin:$(PATH)
 
 help: ## list the targets
@@ -44,6 +44,9 @@ bench-bot: setup ## benchmark the bot's overhead per update (docs/benchmarks.md)
 	@$(VENV)/python bench/bot.py
 
 bench: bench-converter bench-backend bench-bot ## all benchmarks
+
+export-labels: setup ## write the learners' corrected verdicts as a dataset to var/labels (DATABASE_URL or make run's SQLite)
+	@STORAGE_DIR=$${STORAGE_DIR:-var/feedback_storage} $(VENV)/python -m phonicflow_backend export-labels var/labels
 
 # Kubernetes and containers
 # (docs/kubernetes.md: images, the Helm chart, skaffold on kind, compose; none of it runs in `make test`

@@ -81,6 +81,43 @@ class LearnerDeleted(Model):
     sessions: int
     turns: int
     audio: int
+    labels: int = 0
+
+
+class LearnerUpdate(Model):
+    """``PATCH /learner/{telegram_user_id}``: the fields to change (the record is made if new)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: Language | None = None
+    #: Consent to keep the notes whose verdicts the learner corrects, as labelled examples.
+    label_consent: Annotated[bool, Field(strict=True)] | None = None
+
+
+class Learner(Model):
+    telegram_user_id: int
+    language: Language | None
+    label_consent: bool
+    created_at: str
+
+
+#: How a learner corrects a word's verdict: they said it right (the scorer flagged it wrongly),
+#: they said it wrong (the scorer missed it), or an error slug naming what they really did.
+Correction = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+
+
+class LabelRequest(Model):
+    """``POST /learner/{telegram_user_id}/labels``: "the verdict for this word was wrong"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turn_id: str = Field(min_length=36, max_length=36)
+    word_index: Annotated[StrictInt, Field(ge=0, lt=200)]
+    correction: Correction = Field(description='"said_right", "said_wrong", or an error slug')
+
+
+class LabelCreated(Model):
+    label_id: int
 
 
 # -- turns --------------------------------------------------------------------------------------
@@ -202,6 +239,7 @@ __all__ = [
     "AudioAvailable",
     "AudioType",
     "BotMetricRequest",
+    "Correction",
     "CreateSessionRequest",
     "CreateSessionResponse",
     "DeleteResponse",
@@ -209,9 +247,13 @@ __all__ = [
     "HealthResponse",
     "HistoryItem",
     "HistoryResponse",
+    "LabelCreated",
+    "LabelRequest",
     "Language",
+    "Learner",
     "LearnerDeleted",
     "LearnerSession",
+    "LearnerUpdate",
     "Model",
     "PracticeFocus",
     "PracticeItem",

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger(__name__)
 
 _DEFAULT_CODES = {
-    400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
     408: "request_timeout", 413: "too_large", 415: "not_audio", 422: "invalid_request",
     503: "not_ready",
 }  # fmt: skip
@@ -129,7 +129,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     from phonicflow_common.contract import ErrorResponse
 
     descriptions = {
-        400: "Bad field", 401: "Missing or wrong X-Bot-Key", 404: "Unknown session or no audio",
+        400: "Bad field", 401: "Missing or wrong X-Bot-Key", 403: "The learner has not consented",
+        404: "Unknown session or no audio",
         408: "The body did not arrive in time",
         413: "Upload over MAX_AUDIO_SIZE_MB or audio over MAX_AUDIO_SECONDS",
         415: "Not WAV audio, or unreadable", 422: "Missing or malformed fields",

@@ -307,7 +307,7 @@ class Turns:
             if answer.pronunciation
             else None,
         )
-        replay = await self._store(session_id, turn, audio, claim, answer)
+        replay = await self._store(session_id, turn, audio, claim, answer, note=data)
         if replay is not None:
             log.info(
                 "turn made twice; the first one stored is the answer",
@@ -332,6 +332,8 @@ class Turns:
         audio: dict[AudioType, bytes],
         claim: KeyClaim | None,
         answer: ProcessResponse,
+        *,
+        note: bytes | None,
     ) -> Replay | None:
         response = answer.model_dump(mode="json") if claim is not None else None
         try:
@@ -343,7 +345,7 @@ class Turns:
             ):
                 with attempt:
                     return await self.store.add_turn(
-                        session_id, turn, audio, key=claim, response=response
+                        session_id, turn, audio, key=claim, response=response, note=note
                     )
         except UnknownSessionError:
             raise TurnRejected(

@@ -5,7 +5,7 @@
     learners ─┬─< sessions ─┬─< turns ─┬─< turn_audio
               │             │          └─< idempotency_keys.turn_id (nullable)
               │             └─< idempotency_keys
-              └─ (progress, labels: later migrations)
+              └─< labels (a learner's corrections of a verdict, with their note)
 
 A learner is a Telegram user id; every row of theirs hangs off that record with
 ``ON DELETE CASCADE``, so erasing a learner (``DELETE /learner/{id}``) reaches everything they
@@ -155,3 +155,28 @@ class IdempotencyKey(Base):
         UuidText, ForeignKey("turns.turn_id", ondelete="CASCADE"), index=True
     )
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class Label(Base):
+    """A verdict the learner said was wrong, with their note: a labelled example for a real
+    learner test set. Only made with the learner's consent (``learners.label_consent``); kept
+    until the learner is erased, independent of the turn's own retention."""
+
+    __tablename__ = "labels"
+
+    label_id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    telegram_user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("learners.telegram_user_id", ondelete="CASCADE"), index=True
+    )
+    turn_id: Mapped[str] = mapped_column(UuidText)
+    created_at: Mapped[datetime] = mapped_column(Timestamp())
+    word_index: Mapped[int] = mapped_column(Integer)
+    word: Mapped[str] = mapped_column(String(100))
+    #: What the scorer said about the word: an error slug, or null for "said well".
+    verdict: Mapped[str | None] = mapped_column(String(64))
+    #: What the learner says instead: "said_right", "said_wrong", or the error slug they meant.
+    correction: Mapped[str] = mapped_column(String(64))
+    target_text: Mapped[str | None] = mapped_column(Text)
+    transcript: Mapped[str] = mapped_column(Text)
+    pronunciation: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    note_wav: Mapped[bytes] = mapped_column(LargeBinary)

@@ -40,8 +40,16 @@ from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from phonicflow_backend.db.schema import IdempotencyKey, Learner, Session, Turn, TurnAudio
-from phonicflow_common.contract import AUDIO_TYPES, AudioType, LearnerDeleted, LearnerSession
+from phonicflow_backend.db.schema import IdempotencyKey, Label, Learner, Session, Turn, TurnAudio
+from phonicflow_common.contract import (
+    AUDIO_TYPES,
+    AudioType,
+    LearnerDeleted,
+    LearnerSession,
+)
+from phonicflow_common.contract import (
+    Learner as LearnerInfo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +70,18 @@ class UnknownSessionError(KeyError):
 
 class NoAudioError(KeyError):
     """The turn has no audio of that type (never made, or removed by retention)."""
+
+
+class NoConsentError(Exception):
+    """The learner has not agreed that corrected notes may be kept."""
+
+
+class UnknownTurnError(KeyError):
+    """No such turn of this learner (never made, pruned, or someone else's)."""
+
+
+#: ``turn_audio.kind`` of the learner's own note, kept only with their label consent.
+NOTE_KIND = "note"
 
 
 class KeyReusedError(Exception):
@@ -290,6 +310,46 @@ class Store:
         except IntegrityError:
             pass  # another replica created the same learner a moment ago: that is the record
 
+    async def update_learner(
+        self, telegram_user_id: int, *, language: str | None = None,
+        label_consent: bool | None = None,
+    ) -> LearnerInfo:  # fmt: skip
+        """Change the learner's language or consent, making the record if it is new."""
+        moment = now()
+        async with self._write() as conn:
+            await self._upsert_learner(conn, telegram_user_id, language, moment)
+            if label_consent is not None:
+                await conn.execute(
+                    update(Learner)
+                    .where(Learner.telegram_user_id == telegram_user_id)
+                    .values(label_consent=label_consent)
+                )
+                if not label_consent:  # withdrawn: what was kept under it goes now
+                    notes = (
+                        select(Turn.turn_id)
+                        .join(Session)
+                        .where(Session.telegram_user_id == telegram_user_id)
+                    )
+                    await conn.execute(
+                        delete(TurnAudio).where(
+                            TurnAudio.kind == NOTE_KIND, TurnAudio.turn_id.in_(notes)
+                        )
+                    )
+                    await conn.execute(
+                        delete(Label).where(Label.telegram_user_id == telegram_user_id)
+                    )
+            row = (
+                await conn.execute(
+                    select(Learner).where(Learner.telegram_user_id == telegram_user_id)
+                )
+            ).one()
+        return LearnerInfo(
+            telegram_user_id=row.telegram_user_id,
+            language=row.language if row.language in ("en", "pt") else None,
+            label_consent=row.label_consent,
+            created_at=iso(row.created_at),
+        )
+
     async def get_session(self, session_id: str) -> SessionInfo:
         sid = parse_session_id(session_id)
         async with self.engine.connect() as conn:
@@ -346,6 +406,10 @@ class Store:
         """Erase the learner and everything that belongs to them, in one transaction."""
         async with self._write() as conn:
             counts = await self._erase(conn, Session.telegram_user_id == telegram_user_id)
+            labels = await conn.execute(
+                delete(Label).where(Label.telegram_user_id == telegram_user_id)
+            )
+            counts["labels"] = labels.rowcount
             gone = await conn.execute(
                 delete(Learner).where(Learner.telegram_user_id == telegram_user_id)
             )
@@ -391,9 +455,11 @@ class Store:
         *,
         key: KeyClaim | None = None,
         response: dict[str, Any] | None = None,
+        note: bytes | None = None,
     ) -> Replay | None:
         """Store the turn, its audio and (with ``key``) the answer to replay, then apply
-        retention; all or nothing. UnknownSessionError if the session was deleted.
+        retention; all or nothing. UnknownSessionError if the session was deleted. ``note``,
+        the learner's own recording, is kept only if its learner agreed to labelling.
 
         Returns a :class:`Replay` instead, storing nothing, when another process stored a turn
         for the same key meanwhile (it took over our claim, thinking us dead): every attempt of
@@ -435,12 +501,91 @@ class Store:
                             for kind, wav in audio.items()
                         ],
                     )
+                if note is not None and await self._consented(conn, sid):
+                    await conn.execute(
+                        insert(TurnAudio).values(
+                            turn_id=turn.turn_id, kind=NOTE_KIND, wav=note, created_at=moment
+                        )
+                    )
                 if key is not None:
                     await self._finish_key(conn, key, turn.turn_id, response, moment)
                 await self._prune(conn, sid)
         except _Superseded as superseded:
             return superseded.replay
         return None
+
+    async def _consented(self, conn: AsyncConnection, sid: str) -> bool:
+        consent = await conn.execute(
+            select(Learner.label_consent)
+            .join(Session, Session.telegram_user_id == Learner.telegram_user_id)
+            .where(Session.session_id == sid)
+        )
+        return bool(consent.scalar())
+
+    async def add_label(
+        self, telegram_user_id: int, turn_id: str, word_index: int, correction: str
+    ) -> int:
+        """Keep the note of ``turn_id`` with the word's verdict and the learner's correction.
+
+        NoConsentError without consent; UnknownTurnError when the turn is not this learner's
+        (or is gone); NoAudioError when its note was not kept or retention removed it."""
+        async with self._write() as conn:
+            learner = (
+                await conn.execute(
+                    select(Learner.label_consent).where(
+                        Learner.telegram_user_id == telegram_user_id
+                    )
+                )
+            ).first()
+            if learner is None or not learner.label_consent:
+                raise NoConsentError(telegram_user_id)
+            row = (
+                await conn.execute(
+                    select(Turn)
+                    .join(Session)
+                    .where(Turn.turn_id == turn_id, Session.telegram_user_id == telegram_user_id)
+                )
+            ).first()
+            if row is None:
+                raise UnknownTurnError(turn_id)
+            words = (row.pronunciation or {}).get("words") or []
+            if word_index >= len(words):
+                raise UnknownTurnError(f"{turn_id} has no word {word_index}")
+            wav = (
+                await conn.execute(
+                    select(TurnAudio.wav).where(
+                        TurnAudio.turn_id == turn_id, TurnAudio.kind == NOTE_KIND
+                    )
+                )
+            ).scalar()
+            if wav is None:
+                raise NoAudioError(turn_id)
+            word = words[word_index]
+            result = await conn.execute(
+                insert(Label)
+                .values(
+                    telegram_user_id=telegram_user_id,
+                    turn_id=turn_id,
+                    created_at=now(),
+                    word_index=word_index,
+                    word=str(word.get("expected", ""))[:100],
+                    verdict=word.get("error"),
+                    correction=correction,
+                    target_text=row.target_text,
+                    transcript=row.user_text,
+                    pronunciation=row.pronunciation,
+                    note_wav=wav,
+                )
+                .returning(Label.label_id)
+            )
+            return int(result.scalar_one())
+
+    async def labels(self) -> AsyncIterator[dict[str, Any]]:
+        """Every labelled example, oldest first (for ``make export-labels``)."""
+        async with self.engine.connect() as conn:
+            result = await conn.stream(select(Label).order_by(Label.label_id))
+            async for row in result:
+                yield dict(row._mapping)
 
     async def _finish_key(
         self,

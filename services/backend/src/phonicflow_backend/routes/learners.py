@@ -7,9 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
+from phonicflow_backend.db.store import NoAudioError, NoConsentError, UnknownTurnError
 from phonicflow_backend.errors import ApiError, error_responses
 from phonicflow_backend.state import StateDep, require_bot_key
-from phonicflow_common.contract import LearnerDeleted, LearnerSession
+from phonicflow_common.contract import (
+    LabelCreated,
+    LabelRequest,
+    Learner,
+    LearnerDeleted,
+    LearnerSession,
+    LearnerUpdate,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(dependencies=[Depends(require_bot_key)], tags=["learners"])
@@ -45,3 +53,40 @@ async def delete_learner(state: StateDep, telegram_user_id: UserId) -> LearnerDe
         extra={"sessions": erased.sessions, "turns": erased.turns, "audio": erased.audio},
     )
     return erased
+
+
+@router.patch(
+    "/learner/{telegram_user_id}",
+    response_model=Learner,
+    responses=error_responses(401, 422, 503),
+    summary="Change the learner's language or labelling consent (made if new)",
+)
+async def update_learner(state: StateDep, telegram_user_id: UserId, body: LearnerUpdate) -> Learner:
+    return await state.store.update_learner(
+        telegram_user_id, language=body.language, label_consent=body.label_consent
+    )
+
+
+@router.post(
+    "/learner/{telegram_user_id}/labels",
+    response_model=LabelCreated,
+    status_code=201,
+    responses=error_responses(401, 403, 404, 422, 503),
+    summary="The learner says a word's verdict was wrong: keep the note as a labelled example",
+)
+async def add_label(state: StateDep, telegram_user_id: UserId, body: LabelRequest) -> LabelCreated:
+    try:
+        label_id = await state.store.add_label(
+            telegram_user_id, body.turn_id, body.word_index, body.correction
+        )
+    except NoConsentError:
+        raise ApiError(
+            403, "consent_required", "the learner has not agreed that notes may be kept"
+        ) from None
+    except UnknownTurnError:
+        raise ApiError(404, "unknown_turn", "no such turn or word of this learner") from None
+    except NoAudioError:
+        raise ApiError(
+            404, "note_unavailable", "that note was not kept (no consent then) or has expired"
+        ) from None
+    return LabelCreated(label_id=label_id)
