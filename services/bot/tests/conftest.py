@@ -113,14 +113,16 @@ class BotRig:
         env.update(overrides)
         return env
 
-    def start(self, **overrides: str) -> ServiceProcess:
+    def start(self, role: str | None = None, **overrides: str) -> ServiceProcess:
+        """A bot process; ``role`` (poller, worker, webhook) as ``--role`` on its command line."""
         port = free_port()
         env = self.env(BOT_HEALTH_PORT=str(port), **overrides)
 
         def ready() -> bool:
             return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
 
-        bot = ServiceProcess("phonicflow_bot", env=env, port=port, ready=ready, name="bot")
+        argv = [sys.executable, "-m", "phonicflow_bot"] + (["--role", role] if role else [])
+        bot = ServiceProcess(argv, env=env, port=port, ready=ready, name=f"bot-{role or 'all'}")
         bot.health_url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
         bot.start()
         self.bots.append(bot)
