@@ -114,6 +114,63 @@ def test_a_bad_setting_stops_start_up_naming_the_variable(emulator: EmulatorHand
     assert emulator.token not in result.stderr + result.stdout
 
 
+def test_a_role_without_what_it_needs_is_refused_at_start(emulator: EmulatorHandle) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": emulator.token, "PATH": "/usr/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "phonicflow_bot", "--role", "worker"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "BOT_ROLE" in result.stderr and "REDIS_URL" in result.stderr
+
+
+def test_a_bot_started_before_telegram_answers_waits_for_it_instead_of_crashing(
+    rig: Any,
+) -> None:
+    port = free_port()
+    with running_emulator(port=port) as early:
+        token = early.token
+    # Nothing listens on the port now: the bot keeps trying while the emulator "starts".
+    bot = rig.start(
+        TELEGRAM_BOT_TOKEN=token,
+        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot",
+        TELEGRAM_FILE_BASE_URL=f"http://127.0.0.1:{port}/file/bot",
+        BOT_STARTUP_RETRY_SECONDS="60",
+    )
+    time.sleep(3.0)
+    assert bot.running
+    assert health(bot, "/readyz").status_code == 503 or "bot started" not in bot.logs()
+    with running_emulator(port=port) as late:
+        eventually(lambda: "bot started" in bot.logs(), timeout=30)
+        user = late.client.user(3020, first_name="Lia")
+        user.send_text("/help")
+        assert "/practice" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+        assert bot.stop() == 0
+    assert bot.logs().count("not reachable yet") == 1, "one line while waiting, not one a try"
+
+
+def test_with_no_telegram_at_all_start_up_ends_in_one_clear_error_line(rig: Any) -> None:
+    port = free_port()  # nothing will ever listen here
+    env = rig.env(
+        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot",
+        TELEGRAM_FILE_BASE_URL=f"http://127.0.0.1:{port}/file/bot",
+        BOT_STARTUP_RETRY_SECONDS="3",
+        BOT_HEALTH_PORT=str(free_port()),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "phonicflow_bot"], env={**env, "PATH": "/usr/bin"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    errors = [line for line in output.splitlines() if '"level": "error"' in line]
+    assert len(errors) == 1, output
+    assert "cannot reach Telegram" in errors[0] and "TELEGRAM_API_BASE_URL" in errors[0]
+    assert "Traceback" not in output
+    assert len(output.splitlines()) <= 6, output
+    assert rig.emulator.token not in output
+
+
 def test_telegram_disabled_serves_health_only(bots: Any, emulator: EmulatorHandle) -> None:
     calls_before = len(emulator.client.calls("getUpdates"))
     bot = bots.start(TELEGRAM_BOT_ENABLED="false", TELEGRAM_BOT_TOKEN="")

@@ -139,7 +139,7 @@ async def test_an_update_that_keeps_killing_workers_is_set_aside(
     log: RedisUpdateLog, redis: Redis
 ) -> None:
     await log.append(9, "90", update(9, 90))
-    (entry,) = await log.read("w1", 10, 0.1)
+    (_first,) = await log.read("w1", 10, 0.1)
     await asyncio.sleep(TIMEOUT * 1.2)
     (again,) = await log.reclaim("w2", 10)
     assert again.deliveries == 2

@@ -2,7 +2,7 @@
 
 Usage::
 
-    bot = make_bot(settings)                     # JournaledBot: HTML by default, rate limited
+    bot = make_bot(settings, telegram_requests(settings))   # HTML by default, rate limited
     application = build_application(bot)
     await application.initialize()
     application.bot_data[SERVICES_KEY] = services
@@ -66,21 +66,33 @@ COMMAND_HANDLERS = {
 }
 
 
-def make_bot(settings: BotSettings) -> JournaledBot:
-    """The bot every role talks to Telegram through (the poller uses it for getUpdates)."""
-    return JournaledBot(
-        token=settings.telegram_bot_token.get_secret_value(),
-        base_url=settings.telegram_api_base_url,
-        base_file_url=settings.telegram_file_base_url,
-        request=AiohttpRequest(
+def telegram_requests(settings: BotSettings) -> tuple[AiohttpRequest, AiohttpRequest]:
+    """(every call, getUpdates): the bot's two connection pools to Telegram. The caller shuts
+    them down; PTB only does so for a bot whose initialize() succeeded."""
+    return (
+        AiohttpRequest(
             connection_pool_size=settings.bot_max_concurrent_updates,
             timeout=settings.bot_timeout,
         ),
-        get_updates_request=AiohttpRequest(
+        AiohttpRequest(
             connection_pool_size=1,
             timeout=settings.bot_timeout,
             read_timeout=settings.bot_polling_timeout + GET_UPDATES_GRACE_SECONDS,
         ),
+    )
+
+
+def make_bot(
+    settings: BotSettings, requests: tuple[AiohttpRequest, AiohttpRequest]
+) -> JournaledBot:
+    """The bot every role talks to Telegram through (the poller uses it for getUpdates)."""
+    calls, get_updates = requests
+    return JournaledBot(
+        token=settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_base_url,
+        base_file_url=settings.telegram_file_base_url,
+        request=calls,
+        get_updates_request=get_updates,
         rate_limiter=AIORateLimiter(
             overall_max_rate=settings.bot_outgoing_rate_per_second,
             max_retries=settings.bot_send_max_retries,

@@ -47,7 +47,12 @@ from tenacity import (
 )
 
 from phonicflow_bot import metrics
-from phonicflow_bot.application import build_application, make_bot, set_commands
+from phonicflow_bot.application import (
+    build_application,
+    make_bot,
+    set_commands,
+    telegram_requests,
+)
 from phonicflow_bot.clients.backend import BackendClient
 from phonicflow_bot.clients.converter import ConverterClient
 from phonicflow_bot.clients.redis_connection import connect, safe_url
@@ -132,9 +137,12 @@ async def serve(settings: BotSettings) -> None:
                 return
             if redis is not None:
                 await _patiently(settings, "Redis", update_log.setup, stop)
-            bot = make_bot(settings)
+            requests = telegram_requests(settings)
+            for request in requests:
+                stack.push_async_callback(request.shutdown)
+            bot = make_bot(settings, requests)
             await _patiently(settings, "Telegram", bot.initialize, stop)
-            stack.push_async_callback(bot.shutdown)  # last: the worker replies until it drained
+            stack.push_async_callback(bot.shutdown)  # late: the worker replies until it drained
             if stop.is_set():
                 return
             worker_task: asyncio.Task[None] | None = None
@@ -298,7 +306,12 @@ async def _patiently(
         after=first_failure,
         reraise=True,
     )
-    attempt_task: asyncio.Task[T] = asyncio.create_task(retrying(action))
+
+    async def attempt() -> T:
+        # tenacity awaits only coroutine functions; ``action`` may be a lambda returning one.
+        return await action()
+
+    attempt_task: asyncio.Task[T] = asyncio.create_task(retrying(attempt))
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({attempt_task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()

@@ -6,7 +6,8 @@ Usage::
     from phonicflow_emulator.settings import EmulatorSettings
     app = create_app(EmulatorSettings())      # serve with uvicorn (see __main__)
 
-Routes: ``/bot<token>/<method>`` (Bot API), ``/file/bot<token>/<file_path>`` (downloads),
+A background task delivers updates to the webhook while one is set
+(:mod:`phonicflow_emulator.webhook`). Routes: ``/bot<token>/<method>`` (Bot API), ``/file/bot<token>/<file_path>`` (downloads),
 ``/_emu/...`` (control, see :mod:`phonicflow_emulator.control`), ``/`` (the chat page) and
 ``/static/...`` (its assets).
 
@@ -17,9 +18,11 @@ faulted ``sendMessage`` sends nothing — as with Telegram, where a 429 means "n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
+from collections.abc import AsyncIterator
 from importlib import resources
 
 from starlette.applications import Starlette
@@ -41,6 +44,7 @@ from phonicflow_emulator.botapi import (
 )
 from phonicflow_emulator.settings import EmulatorSettings
 from phonicflow_emulator.store import JSON, Fault, Store
+from phonicflow_emulator.webhook import WebhookDelivery
 
 log = logging.getLogger("phonicflow_emulator")
 
@@ -221,14 +225,27 @@ def create_app(settings: EmulatorSettings) -> ASGIApp:
     async def page(request: Request) -> Response:
         return FileResponse(str(static_dir / "index.html"), media_type="text/html")
 
+    delivery = WebhookDelivery(store, settings.webhook_retry_seconds)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(delivery.run(), name="webhook-delivery")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/bot{token}/{method}", bot_api, methods=["GET", "POST"]),
             Route("/file/bot{token}/{path:path}", download, methods=["GET"]),
             Mount("/_emu", routes=control.routes()),
             Route("/", page, methods=["GET"]),
             Mount("/static", StaticFiles(directory=str(static_dir)), name="static"),
-        ]
+        ],
     )
     app.state.api = api
     app.state.settings = settings

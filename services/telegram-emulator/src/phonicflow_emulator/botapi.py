@@ -604,29 +604,51 @@ async def delete_my_commands(api: BotApi, params: Params) -> bool:
 
 
 async def set_webhook(api: BotApi, params: Params) -> bool:
+    # Telegram accepts only https://. The emulator also takes http:// so that a bot on this
+    # machine or in a cluster without TLS can receive it.
     url = _str(params, "url") or ""
-    if url and not url.startswith("https://"):
+    if url and not url.startswith(("https://", "http://")):
         raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-    api.store.webhook_url = url
+    secret = _str(params, "secret_token") or ""
+    if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise bad_request("bad webhook: secret token contains unallowed characters")
+    connections = _int(params, "max_connections") or 40
+    if not 1 <= connections <= 100:
+        raise bad_request("bad webhook: max_connections must be between 1 and 100")
+    allowed = _json(params, "allowed_updates", "allowed updates")
+    if isinstance(allowed, list):
+        api.store.allowed_updates = [str(kind) for kind in allowed]
     if _bool(params, "drop_pending_updates"):
         api.store.updates.clear()
+    api.store.webhook_url = url
+    api.store.webhook_secret = secret
+    api.store.webhook_max_connections = connections
     await api.store.notify()
     return True
 
 
 async def delete_webhook(api: BotApi, params: Params) -> bool:
     api.store.webhook_url = ""
+    api.store.webhook_secret = ""
     if _bool(params, "drop_pending_updates"):
         api.store.updates.clear()
+    await api.store.notify()
     return True
 
 
 async def get_webhook_info(api: BotApi, params: Params) -> JSON:
-    return {
+    info: JSON = {
         "url": api.store.webhook_url,
         "has_custom_certificate": False,
         "pending_update_count": len(api.store.updates),
     }
+    if api.store.webhook_url:
+        info["max_connections"] = api.store.webhook_max_connections
+        if api.store.allowed_updates:
+            info["allowed_updates"] = list(api.store.allowed_updates)
+        if api.store.webhook_last_error is not None:
+            info["last_error_date"], info["last_error_message"] = api.store.webhook_last_error
+    return info
 
 
 async def always_true(api: BotApi, params: Params) -> bool:

@@ -215,6 +215,11 @@ class EmulatorClient(_Base):
             self._do(_Call("GET", "/_emu/calls", params={"method": method} if method else None))
         )
 
+    def webhook(self) -> JSON:
+        """The webhook as delivered: {url, pending, deliveries: [{update_id, status, time,
+        error}]} (status None: no answer)."""
+        return dict(self._do(_Call("GET", "/_emu/webhook")))
+
     def events(self, after: int = 0, timeout: float = 0.0, chat_id: int | None = None) -> JSON:
         params: dict[str, Any] = {"after": after, "timeout": timeout}
         if chat_id is not None:
@@ -414,6 +419,9 @@ class AsyncEmulatorClient(_Base):
     async def calls(self, method: str | None = None) -> list[JSON]:
         params = {"method": method} if method else None
         return list(await self._do(_Call("GET", "/_emu/calls", params=params)))
+
+    async def webhook(self) -> JSON:
+        return dict(await self._do(_Call("GET", "/_emu/webhook")))
 
     async def events(
         self,

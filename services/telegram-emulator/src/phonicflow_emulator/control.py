@@ -31,6 +31,9 @@
 ``GET  /_emu/files/{file_id}``                         the bytes behind any file_id
 ``GET|POST|DELETE /_emu/faults``                       list / add / clear injected faults
 ``GET  /_emu/calls?method=``                           Bot API calls received
+``GET  /_emu/webhook``                                 the webhook URL, pending updates, and every
+                                                       delivery attempt {update_id, status, time,
+                                                       error}
 ``POST /_emu/reset``                                   forget users, chats, files, calls, faults
 =====================================================  ===========================================
 
@@ -410,6 +413,15 @@ async def calls(request: Request) -> list[JSON]:
     return recorded
 
 
+async def webhook(request: Request) -> JSON:
+    store = _api(request).store
+    return {
+        "url": store.webhook_url,
+        "pending": len(store.updates),
+        "deliveries": list(store.webhook_deliveries),
+    }
+
+
 async def reset(request: Request) -> JSON:
     store = _api(request).store
     store.reset()
@@ -436,6 +448,7 @@ def routes() -> list[BaseRoute]:
         ("/files/{file_id}", file_bytes, ["GET"]),
         ("/faults", faults, ["GET", "POST", "DELETE"]),
         ("/calls", calls, ["GET"]),
+        ("/webhook", webhook, ["GET"]),
         ("/reset", reset, ["POST"]),
     ]
     return [Route(path, _guarded(handler), methods=methods) for path, handler, methods in table]

@@ -12,6 +12,8 @@ variable                    meaning                                       defaul
                             more than ~1 message/s (bursts allowed)
 ``EMULATOR_CONVERT_WEBM``   turn browser recordings (webm/opus) into      ``true``
                             OGG/Opus voice notes with the ffmpeg CLI
+``EMULATOR_WEBHOOK_RETRY_   longest pause before a failed webhook         ``5``
+SECONDS``                   delivery is tried again (it doubles from 0.2)
 ``LOG_LEVEL``               logging level                                 ``INFO``
 =========================== ============================================= ===================
 """
@@ -40,4 +42,5 @@ class EmulatorSettings(ServiceSettings):
     bot_name: str = "PhonicFlow"
     flood_control: bool = False
     convert_webm: bool = True
+    webhook_retry_seconds: float = Field(default=5.0, gt=0, le=3600)
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")

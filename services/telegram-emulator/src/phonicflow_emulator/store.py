@@ -148,6 +148,12 @@ class Store:
         self.callback_queries: dict[str, JSON] = {}
         self.commands: dict[str, list[JSON]] = {}
         self.webhook_url = ""
+        self.webhook_secret = ""
+        self.webhook_max_connections = 40
+        #: (unix time, message) of the last failed webhook delivery, for getWebhookInfo.
+        self.webhook_last_error: tuple[int, str] | None = None
+        #: Every delivery attempt: {update_id, status (None: no answer), time, error}.
+        self.webhook_deliveries: deque[JSON] = deque(maxlen=MAX_REMEMBERED_CALLS)
         # Bumped by every getUpdates; an older poll that sees a newer one answers 409.
         self.poll_generation = 0
 
