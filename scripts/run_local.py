@@ -6,11 +6,15 @@ Starts, in order, each as its own process with readable, prefixed logs:
 2. the backend (HTTP, ``BACKEND_PORT``, default 8000) with its storage under ``var/``;
 3. without ``TELEGRAM_BOT_TOKEN``: the local Telegram emulator and its chat page
    (``EMULATOR_PORT``, default 8081) — with a token, real Telegram is used instead;
-4. the bot (health and metrics on ``BOT_HEALTH_PORT``, default 8080).
+4. the bot (health and metrics on ``BOT_HEALTH_PORT``, default 8080): one process with an
+   in-memory update log; with ``REDIS_URL`` set, a poller and a worker sharing the log in
+   Redis (the worker's health on ``BOT_WORKER_HEALTH_PORT``, default 8082), as the chart runs.
 
-Embedded defaults throughout: no Redis (the bot keeps sessions in memory unless ``REDIS_URL``
-is set), no cloud services. Ctrl-C (or SIGTERM) stops everything in reverse order; if any
-service dies, the others are stopped and the exit status is 1.
+Every port is checked before anything starts: a second ``make run`` beside a running one says
+which port is taken (and by which variable to move it) instead of half-starting. Embedded
+defaults throughout: no Redis unless ``REDIS_URL`` is set, no cloud services. Ctrl-C (or
+SIGTERM) stops everything in reverse order; if any service dies, the others are stopped and the
+exit status is 1.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -31,7 +36,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Not a secret: the emulator accepts whatever token it is started with.
 EMULATOR_TOKEN = "1000000:local-emulator-token"  # noqa: S105
-COLOURS = {"converter": "36", "backend": "35", "emulator": "33", "bot": "32"}
+COLOURS = {
+    "converter": "36",
+    "backend": "35",
+    "emulator": "33",
+    "bot": "32",
+    "poller": "32",
+    "worker": "32",
+}
 STARTUP_TIMEOUT_SECONDS = 120.0  # the backend loads its speech models before it is ready
 _print_lock = threading.Lock()
 
@@ -60,11 +72,14 @@ class Service:
     module: str
     env: dict[str, str]
     ready: Callable[[], bool]
+    #: (the variable that sets it, the port) for every port the service listens on.
+    ports: list[tuple[str, int]] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[str] | None = field(default=None, repr=False)
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module],
+            [sys.executable, "-m", self.module, *self.args],
             env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -131,12 +146,35 @@ def grpc_serving(address: str) -> Callable[[], bool]:
     return check
 
 
+def taken(port: int) -> bool:
+    """True when something on this machine already listens on ``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def ports_in_use(services: list[Service]) -> list[str]:
+    """One sentence per port some service needs that is already taken."""
+    return [
+        f"port {port} ({variable}, for the {service.name}) is already in use: is PhonicFlow "
+        f"already running? Stop it, or set {variable} to a free port."
+        for service in services
+        for variable, port in service.ports
+        if taken(port)
+    ]
+
+
 def build_services(env: dict[str, str]) -> tuple[list[Service], str | None]:
     """The services to start, in order, and the chat page URL (None with real Telegram)."""
     converter_address = env.get("CONVERTER_LISTEN_ADDRESS", "127.0.0.1:50051")
     converter_port = converter_address.rsplit(":", 1)[1]
     backend_port = env.get("BACKEND_PORT", "8000")
     bot_port = env.get("BOT_HEALTH_PORT", "8080")
+    worker_port = env.get("BOT_WORKER_HEALTH_PORT", "8082")
     emulator_port = env.get("EMULATOR_PORT", "8081")
     storage = env.get("STORAGE_DIR", str(ROOT / "var" / "feedback_storage"))
 
@@ -146,12 +184,14 @@ def build_services(env: dict[str, str]) -> tuple[list[Service], str | None]:
             "phonicflow_converter",
             {"CONVERTER_LISTEN_ADDRESS": converter_address},
             grpc_serving(f"127.0.0.1:{converter_port}"),
+            ports=[("CONVERTER_LISTEN_ADDRESS", int(converter_port))],
         ),
         Service(
             "backend",
             "phonicflow_backend",
             {"BACKEND_HOST": "127.0.0.1", "BACKEND_PORT": backend_port, "STORAGE_DIR": storage},
             http_ok(f"http://127.0.0.1:{backend_port}/readyz"),
+            ports=[("BACKEND_PORT", int(backend_port))],
         ),
     ]
     bot_env = {
@@ -173,6 +213,7 @@ def build_services(env: dict[str, str]) -> tuple[list[Service], str | None]:
                     "EMULATOR_TOKEN": token,
                 },
                 http_ok(f"{emulator}/"),
+                ports=[("EMULATOR_PORT", int(emulator_port))],
             )
         )
         bot_env |= {
@@ -181,14 +222,38 @@ def build_services(env: dict[str, str]) -> tuple[list[Service], str | None]:
             "TELEGRAM_FILE_BASE_URL": f"{emulator}/file/bot",
         }
         chat_url = f"{emulator}/"
+    if env.get("REDIS_URL"):
+        # As the chart runs it: one poller, and a worker (add more with --role worker).
+        services.append(
+            Service(
+                "worker",
+                "phonicflow_bot",
+                {**bot_env, "BOT_HEALTH_PORT": worker_port},
+                http_ok(f"http://127.0.0.1:{worker_port}/healthz"),
+                ports=[("BOT_WORKER_HEALTH_PORT", int(worker_port))],
+                args=["--role", "worker"],
+            )
+        )
     services.append(
-        Service("bot", "phonicflow_bot", bot_env, http_ok(f"http://127.0.0.1:{bot_port}/healthz"))
+        Service(
+            "poller" if env.get("REDIS_URL") else "bot",
+            "phonicflow_bot",
+            bot_env,
+            http_ok(f"http://127.0.0.1:{bot_port}/healthz"),
+            ports=[("BOT_HEALTH_PORT", int(bot_port))],
+            args=["--role", "poller"] if env.get("REDIS_URL") else [],
+        )
     )
     return services, chat_url
 
 
 def main() -> int:
     services, chat_url = build_services(dict(os.environ))
+    busy = ports_in_use(services)
+    if busy:
+        for sentence in busy:
+            say(sentence)
+        return 1
     stopping = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:

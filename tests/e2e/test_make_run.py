@@ -19,8 +19,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_run_local_starts_the_system_with_the_emulator_and_ctrl_c_stops_it(tmp_path):
+@pytest.mark.parametrize("with_redis", [False, True], ids=["embedded", "redis"])
+def test_run_local_starts_the_system_with_the_emulator_and_ctrl_c_stops_it(
+    tmp_path, request, with_redis
+):
     emulator_port = free_port()
+    worker_port = free_port()
     env = {
         **os.environ,
         "CONVERTER_LISTEN_ADDRESS": f"127.0.0.1:{free_port()}",
@@ -28,8 +32,12 @@ def test_run_local_starts_the_system_with_the_emulator_and_ctrl_c_stops_it(tmp_p
         "BOT_HEALTH_PORT": str(free_port()),
         "EMULATOR_PORT": str(emulator_port),
         "STORAGE_DIR": str(tmp_path / "storage"),
+        "BOT_WORKER_HEALTH_PORT": str(worker_port),
     }
     env.pop("TELEGRAM_BOT_TOKEN", None)
+    env.pop("REDIS_URL", None)
+    if with_redis:  # then the bot runs as the chart runs it: a poller and a worker
+        env["REDIS_URL"] = request.getfixturevalue("redis_url")
     log = (tmp_path / "run.log").open("w+")
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "run_local.py")],
@@ -54,6 +62,36 @@ def test_run_local_starts_the_system_with_the_emulator_and_ctrl_c_stops_it(tmp_p
     output = (tmp_path / "run.log").read_text()
     assert code == 0, output[-3000:]
     assert "[run]\x1b[0m stopped" in output
-    for port in (emulator_port, int(env["BACKEND_PORT"]), int(env["BOT_HEALTH_PORT"])):
+    if with_redis:
+        assert "starting worker" in output and "starting poller" in output
+    ports = (emulator_port, int(env["BACKEND_PORT"]), int(env["BOT_HEALTH_PORT"]), worker_port)
+    for port in ports:
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"something still listens on {port}"
+
+
+def test_a_second_run_beside_a_running_one_names_the_port_that_is_taken_and_starts_nothing(
+    tmp_path,
+):
+    converter_port = free_port()
+    env = {
+        **os.environ,
+        "CONVERTER_LISTEN_ADDRESS": f"127.0.0.1:{converter_port}",
+        "BACKEND_PORT": str(free_port()),
+        "BOT_HEALTH_PORT": str(free_port()),
+        "EMULATOR_PORT": str(free_port()),
+        "STORAGE_DIR": str(tmp_path / "storage"),
+    }
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    with socket.socket() as other:  # another PhonicFlow's backend, say
+        other.bind(("127.0.0.1", int(env["BACKEND_PORT"])))
+        other.listen()
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "run_local.py")],
+            env=env, capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"port {env['BACKEND_PORT']} (BACKEND_PORT" in result.stdout
+    assert "PhonicFlow is running" not in result.stdout and "starting" not in result.stdout
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", converter_port)) != 0, "nothing was started"
