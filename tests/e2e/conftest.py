@@ -8,6 +8,7 @@ in-test OTLP receiver, so a scenario can check that one trace spans all three se
 from __future__ import annotations
 
 import contextlib
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -57,7 +58,10 @@ class System:
     bot_extra_env: dict[str, str] = field(default_factory=dict)
     converter: ServiceProcess | None = None
     backend: ServiceProcess | None = None
+    #: The bot as the chart runs it: one poller and a worker (``bot``, the one that answers).
     bot: ServiceProcess | None = None
+    poller: ServiceProcess | None = None
+    poller_port: int = field(default_factory=free_port)
 
     @property
     def backend_url(self) -> str:
@@ -112,23 +116,32 @@ class System:
         }
 
     def start_bot(self) -> ServiceProcess:
+        """Start the worker, and the poller unless it runs (two pollers on one token conflict)."""
+        if self.poller is None or not self.poller.running:
+            self.poller = ServiceProcess(
+                [sys.executable, "-m", "phonicflow_bot", "--role", "poller"],
+                env={**self.bot_env(), "BOT_HEALTH_PORT": str(self.poller_port)},
+                ready=_http_ok(f"http://127.0.0.1:{self.poller_port}/healthz"),
+                name="poller",
+            ).start()
         self.bot = ServiceProcess(
-            "phonicflow_bot",
+            [sys.executable, "-m", "phonicflow_bot", "--role", "worker"],
             env=self.bot_env(),
             ready=_http_ok(f"http://127.0.0.1:{self.bot_port}/healthz"),
-            name="bot",
+            name="worker",
         ).start()
         return self.bot
 
     def stop_all(self) -> None:
-        for proc in (self.bot, self.backend, self.converter):
+        for proc in (self.poller, self.bot, self.backend, self.converter):
             if proc is not None:
                 proc.stop()
 
     def logs(self) -> str:
         parts = []
         for name, proc in (
-            ("bot", self.bot),
+            ("poller", self.poller),
+            ("worker", self.bot),
             ("backend", self.backend),
             ("converter", self.converter),
         ):
