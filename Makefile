@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 # Every target is a command, not a file: without this, the proto/ and bench/ directories made
 # `make proto` and `make bench` say "up to date" and do nothing.
-.PHONY: help setup run test lint fmt proto bench-converter bench-backend bench-bot bench images \
+.PHONY: help setup run test fault-test lint fmt proto bench-converter bench-backend bench-bot bench images \
 	images-podman compose-up compose-down compose-smoke chart-test kind-tools kind-up kind-down \
 	k8s-dev k8s-run k8s-e2e export-labels
 export PATH := $(CURDIR)/.bin:$(CURDIR)/.venv/bin:$(HOME)/go/bin:$(PATH)
@@ -20,6 +20,9 @@ run: setup ## start the whole system locally (emulator + chat page when TELEGRAM
 
 test: setup lint ## run the whole test suite (what CI runs)
 	@$(VENV)/pytest $(PYTEST_ARGS)
+
+fault-test: setup ## bot parts SIGKILLed and Redis restarted under load: nothing lost or doubled (~10 min)
+	@$(VENV)/pytest -m faults tests/faults $(PYTEST_ARGS)
 
 lint: ## ruff, formatting, mypy, and stale-stub check
 	@$(VENV)/ruff check .

@@ -2,9 +2,14 @@
 
 Usage::
 
-    .venv/bin/python bench/bot.py                      # about four minutes on 2 cores
+    .venv/bin/python bench/bot.py                      # about ten minutes on 2 cores
     .venv/bin/python bench/bot.py --levels 1 50 --rounds 5 --learners 0
-    .venv/bin/python bench/bot.py --levels 1 --learners 50 --duration 120
+    .venv/bin/python bench/bot.py --levels 1 --learners 50 --duration 120 --workers 2
+
+The bot runs as the chart runs it: one poller and ``--workers`` worker processes (default: a
+run with 1 and a run with 2) sharing the update log in Redis. ``Redis cmds/update`` is Redis's
+own count of commands processed (``INFO stats``, scripts' inner calls included) over the
+updates answered, for everything the bot does: the log, sessions, rate limits, journals.
 
 Everything is a real process on loopback: the Telegram emulator, Redis, the audio converter
 (two processes by default, as the chart runs two replicas; the bot takes them in turn, as it
@@ -56,7 +61,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil  # type: ignore[import-untyped]
+import psutil
+import redis  # type: ignore[import-untyped]
 
 from phonicflow_emulator.client import AsyncEmulatorClient
 from phonicflow_emulator.testing import running_emulator
@@ -81,6 +87,8 @@ ROUND_TIMEOUT_SECONDS = 120.0
 #: under test, where Telegram and the learners' phones are not) from polling once per reply:
 #: 11 ms of its CPU per voice note at one poll per reply, 7.5 at 0.05 s, 4.5 at 0.5 s.
 OBSERVE_PAUSE_SECONDS = 0.5
+#: Worker processes per run (the chart's default is 2 replicas).
+DEFAULT_WORKERS = (1, 2)
 #: Converter processes, as the chart's two replicas (``converter.replicaCount``).
 DEFAULT_CONVERTERS = 2
 TARGET = "p99 overhead < 100 ms for a voice note at 50 concurrent learners; nothing lost or doubled"
@@ -93,6 +101,15 @@ Processes = dict[str, list[psutil.Process]]
 def cpu_seconds(processes: list[psutil.Process]) -> float:
     """User + system CPU time of a component's processes (the bench client: itself)."""
     return float(sum(t.user + t.system for t in (p.cpu_times() for p in processes)))
+
+
+def redis_commands(url: str) -> int:
+    """Commands Redis has processed since it started (its own count)."""
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.info("stats")["total_commands_processed"])
+    finally:
+        client.close()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -204,6 +221,7 @@ async def run_level(
     rounds: int,
     ogg: bytes,
     backend_url: str,
+    redis_url: str,
     processes: Processes,
 ) -> dict[str, Any]:
     base = 100_000 * level
@@ -212,8 +230,10 @@ async def run_level(
     await asyncio.gather(*(user.send_text("/start") for user in users))
     await asyncio.gather(*(user.wait_for_messages(1, timeout=60) for user in users))
     cpu_before = {name: cpu_seconds(p) for name, p in processes.items()}
+    commands_before = redis_commands(redis_url)
     results = [await run_round(client, users, ogg, backend_url) for _ in range(rounds)]
     cpu = {name: cpu_seconds(p) - cpu_before[name] for name, p in processes.items()}
+    commands = redis_commands(redis_url) - commands_before
     e2e = [v for r in results for v in r["e2e"]]
     first = [v for r in results for v in r["first"]]
     overhead = [v for r in results for v in r["overhead"]]
@@ -229,6 +249,7 @@ async def run_level(
         rate=answered / sum(r["seconds"] for r in results),
         lost=sum(len(r["lost"]) for r in results),
         doubled=sum(len(r["doubled"]) for r in results),
+        redis_per_update=commands / max(1, answered),
     )
 
 
@@ -239,6 +260,7 @@ async def run_closed_loop(
     duration: float,
     ogg: bytes,
     backend_url: str,
+    redis_url: str,
     processes: Processes,
 ) -> dict[str, Any]:
     """``learners`` learners practise for ``duration`` seconds, each in a loop: send a voice
@@ -293,6 +315,7 @@ async def run_closed_loop(
         return notes
 
     cpu_before = {name: cpu_seconds(p) for name, p in processes.items()}
+    commands_before = redis_commands(redis_url)
     started = time.time()
     end = time.monotonic() + duration
     watcher = asyncio.create_task(watch())
@@ -301,6 +324,7 @@ async def run_closed_loop(
     stop.set()
     await watcher
     cpu = {name: cpu_seconds(p) - cpu_before[name] for name, p in processes.items()}
+    commands = redis_commands(redis_url) - commands_before
     finished = max((max(r) for r in replies.values() if r), default=time.time())
 
     backend = (await backend_requests(backend_url))[backend_seen:]
@@ -332,6 +356,7 @@ async def run_closed_loop(
         rate=len(e2e) / max(1e-9, finished - started),
         lost=lost,
         doubled=doubled,
+        redis_per_update=commands / max(1, total_notes),
     )
 
 
@@ -341,6 +366,7 @@ async def measure(
     closed_loop: tuple[int, tuple[float, float], float] | None,
     emulator_url: str,
     backend_url: str,
+    redis_url: str,
     processes: Processes,
 ) -> list[dict[str, Any]]:
     ogg = encode(synth_wav("I think three trees are there"), "ogg")
@@ -353,6 +379,7 @@ async def measure(
                 rounds or DEFAULT_ROUNDS.get(level, 2),
                 ogg,
                 backend_url,
+                redis_url,
                 processes,
             )
             for level in levels
@@ -361,7 +388,7 @@ async def measure(
             learners, think, duration = closed_loop
             rows.append(
                 await run_closed_loop(
-                    client, learners, think, duration, ogg, backend_url, processes
+                    client, learners, think, duration, ogg, backend_url, redis_url, processes
                 )
             )
         return rows
@@ -393,6 +420,13 @@ def main() -> int:
     )
     parser.add_argument("--duration", type=float, default=DEFAULT_DURATION_SECONDS)
     parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_WORKERS),
+        help="worker processes beside the one poller; one run per count",
+    )
+    parser.add_argument(
         "--converters",
         type=int,
         default=DEFAULT_CONVERTERS,
@@ -400,14 +434,17 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    redis_port, backend_port, health_port = (free_port() for _ in range(3))
+    redis_port, backend_port = free_port(), free_port()
     converter_ports = [free_port() for _ in range(args.converters)]
     redis_dir = tempfile.mkdtemp(prefix="bench-redis-")
-    redis = ServiceProcess(
+    # As the chart runs Redis: the log is appended to disk every second.
+    redis_server = ServiceProcess(
         [shutil.which("redis-server") or "redis-server", "--port", str(redis_port), "--bind",
-         "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redis_dir],
+         "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+         "--dir", redis_dir],
         name="redis", port=redis_port,
     )  # fmt: skip
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
     converters = [
         ServiceProcess(
             "phonicflow_converter",
@@ -427,13 +464,13 @@ def main() -> int:
     rows: list[dict[str, Any]] = []
     with contextlib.ExitStack() as started:
         emulator = started.enter_context(running_emulator())
-        for service in (redis, *converters, backend):
+        for service in (redis_server, *converters, backend):
             started.enter_context(service)
         others = {
             "converter": [psutil.Process(c.pid) for c in converters],
             "emulator": [psutil.Process(emulator.pid)],
             "backend": [psutil.Process(backend.pid)],
-            "redis": [psutil.Process(redis.pid)],
+            "redis": [psutil.Process(redis_server.pid)],
             "bench": [psutil.Process()],
         }
         closed_loop = (args.learners, (args.think[0], args.think[1]), args.duration)
@@ -445,50 +482,77 @@ def main() -> int:
             phases.append((args.levels, None, True))
         if args.learners:
             phases.append(([], closed_loop, False))
-        for levels, loop, lifted in phases:
-            env = {
-                "TELEGRAM_BOT_TOKEN": emulator.token,
-                "TELEGRAM_API_BASE_URL": emulator.api_base_url,
-                "TELEGRAM_FILE_BASE_URL": emulator.file_base_url,
-                "BACKEND_URL": backend_url,
-                "CONVERTER_ADDRESS": converter_address,
-                "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-                "BOT_HEALTH_PORT": str(health_port),
-                "BOT_HEALTH_HOST": "127.0.0.1",
-                "LOG_LEVEL": "WARNING",
-                "OTEL_TRACES_EXPORTER": os.environ.get("OTEL_TRACES_EXPORTER", "none"),
-            }
-            if lifted:
-                env |= {"BOT_OUTGOING_RATE_PER_SECOND": "100000", "BOT_RATE_LIMIT_MPM": "1000"}
-            bot = ServiceProcess("phonicflow_bot", env=env, port=health_port, name="bot")
-            with bot:
-                processes = {"bot": [psutil.Process(bot.pid)], **others}
-                rows += asyncio.run(
-                    measure(levels, args.rounds, loop, emulator.url, backend_url, processes)
-                )
+        for workers in args.workers:
+            for levels, loop, lifted in phases:
+                env = {
+                    "TELEGRAM_BOT_TOKEN": emulator.token,
+                    "TELEGRAM_API_BASE_URL": emulator.api_base_url,
+                    "TELEGRAM_FILE_BASE_URL": emulator.file_base_url,
+                    "BACKEND_URL": backend_url,
+                    "CONVERTER_ADDRESS": converter_address,
+                    "REDIS_URL": redis_url,
+                    "BOT_HEALTH_HOST": "127.0.0.1",
+                    "LOG_LEVEL": "WARNING",
+                    "OTEL_TRACES_EXPORTER": os.environ.get("OTEL_TRACES_EXPORTER", "none"),
+                }
+                if lifted:
+                    env |= {"BOT_OUTGOING_RATE_PER_SECOND": "100000", "BOT_RATE_LIMIT_MPM": "1000"}
+                with contextlib.ExitStack() as bot:
+                    parts = [bot_process("poller", env)] + [
+                        bot_process("worker", env) for _ in range(workers)
+                    ]
+                    for part in parts:
+                        bot.enter_context(part)
+                    processes = {
+                        "poller": [psutil.Process(parts[0].pid)],
+                        "workers": [psutil.Process(w.pid) for w in parts[1:]],
+                        **others,
+                    }
+                    measured = asyncio.run(
+                        measure(
+                            levels, args.rounds, loop, emulator.url, backend_url, redis_url,
+                            processes,
+                        )
+                    )  # fmt: skip
+                for row in measured:
+                    row["workers"] = workers
+                rows += measured
     print(f"target: {TARGET}")
     print(f"cores: {os.cpu_count()}; load before run: {load_before:.1f}")
     print(
-        "| learners | voice notes | first reply p50 / p99 ms | overhead p50 / p99 ms "
-        "| e2e p50 / p99 ms | backend ms | bot CPU ms/note | updates/s | lost | doubled |"
+        "| learners | workers | voice notes | first reply p50 / p99 ms | overhead p50 / p99 ms "
+        "| e2e p50 / p99 ms | backend ms | bot CPU ms/note | updates/s | Redis cmds/update "
+        "| lost | doubled |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
+        bot_cpu = r["cpu_ms"]["poller"] + r["cpu_ms"]["workers"]
         print(
-            f"| {r['level']} | {r['notes']} | {r['first_p50']:.0f} / {r['first_p99']:.0f} "
+            f"| {r['level']} | {r['workers']} | {r['notes']} "
+            f"| {r['first_p50']:.0f} / {r['first_p99']:.0f} "
             f"| {r['p50']:.0f} / {r['p99']:.0f} | {r['e2e_p50']:.0f} / {r['e2e_p99']:.0f} "
-            f"| {r['backend_ms']:.1f} | {r['cpu_ms']['bot']:.1f} | {r['rate']:.1f} "
-            f"| {r['lost']} | {r['doubled']} |"
+            f"| {r['backend_ms']:.1f} | {bot_cpu:.1f} | {r['rate']:.1f} "
+            f"| {r['redis_per_update']:.0f} | {r['lost']} | {r['doubled']} |"
         )
     print()
     names = list(rows[0]["cpu_ms"]) if rows else []
     print("CPU ms per voice note, by process (all share the same cores):")
-    print("| learners | " + " | ".join(names) + " | all |")
-    print("|---|" + "---|" * (len(names) + 1))
+    print("| learners | workers | " + " | ".join(names) + " | all |")
+    print("|---|---|" + "---|" * (len(names) + 1))
     for r in rows:
         cells = " | ".join(f"{r['cpu_ms'][n]:.1f}" for n in names)
-        print(f"| {r['level']} | {cells} | {sum(r['cpu_ms'].values()):.1f} |")
+        print(f"| {r['level']} | {r['workers']} | {cells} | {sum(r['cpu_ms'].values()):.1f} |")
     return 1 if any(r["lost"] or r["doubled"] for r in rows) else 0
+
+
+def bot_process(role: str, env: dict[str, str]) -> ServiceProcess:
+    port = free_port()
+    return ServiceProcess(
+        [sys.executable, "-m", "phonicflow_bot", "--role", role],
+        env={**env, "BOT_HEALTH_PORT": str(port)},
+        port=port,
+        name=f"bot-{role}",
+    )
 
 
 if __name__ == "__main__":

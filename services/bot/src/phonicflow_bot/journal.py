@@ -37,6 +37,7 @@ from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import JSONDict, ODVInput
 from telegram.ext import ExtBot
 
+from phonicflow_bot import metrics
 from phonicflow_bot.update_log import UpdateLog
 
 log = logging.getLogger(__name__)
@@ -83,22 +84,37 @@ class UpdateJournal:
         return dict(self._recorded)
 
     async def telegram_call(self, endpoint: str, call: Callable[[], Awaitable[Any]]) -> Any:
-        """The ``n``-th visible Bot API call of this update: replayed or made and recorded."""
+        """The ``n``-th visible Bot API call of this update: replayed, or made and recorded.
+
+        The intent is recorded before the call and the result after it. A step found with its
+        intent but no result is the one call no journal can settle: the process died while it
+        was on its way, and Telegram may or may not have shown it (the Bot API offers no way to
+        ask, nor an idempotency key). It is made again — a rare repeat rather than a reply
+        missing for good — and counted (``phonicflow_bot_replies_uncertain_total``).
+        """
         step = f"tg:{self._calls}"
         self._calls += 1
         found = self._recorded.get(step) if not self._diverged else None
         if found is not None:
             recorded = json.loads(found)
-            if recorded.get("method") == endpoint:
+            if recorded.get("method") == endpoint and "result" in recorded:
                 self.replayed += 1
                 return recorded["result"]
-            # The handler took another path than last time (it read state the first attempt
-            # changed): from here on nothing recorded describes what it is doing.
-            log.warning(
-                "journal diverged; sending for real from here",
-                extra={"update_id": self.update_id, "step": step, "method": endpoint},
-            )
-            self._diverged = True
+            if recorded.get("method") == endpoint:
+                metrics.REPLIES_UNCERTAIN.inc()
+                log.warning(
+                    "a reply was on its way when its worker died; sending it again",
+                    extra={"update_id": self.update_id, "step": step, "method": endpoint},
+                )
+            else:
+                # The handler took another path than last time (it read state the first
+                # attempt changed): from here on nothing recorded describes what it is doing.
+                log.warning(
+                    "journal diverged; sending for real from here",
+                    extra={"update_id": self.update_id, "step": step, "method": endpoint},
+                )
+                self._diverged = True
+        await self._record(step, json.dumps({"method": endpoint}))
         result = await call()
         await self._record(step, json.dumps({"method": endpoint, "result": result}))
         return result

@@ -24,7 +24,9 @@ process reports the same values):
 - ``phonicflow_bot_stream_oldest_seconds`` — age of the oldest unanswered update;
 - ``phonicflow_bot_stream_redeliveries_total`` — updates this worker took over from a silent one;
 - ``phonicflow_bot_stream_retries_total`` — updates handled again after a Redis/network fault;
-- ``phonicflow_bot_stream_dead_letters_total`` — updates given up on (kept aside).
+- ``phonicflow_bot_stream_dead_letters_total`` — updates given up on (kept aside);
+- ``phonicflow_bot_replies_uncertain_total`` — replies sent again because their worker died
+  while they were on their way (Telegram may have shown them: a possible repeat).
 """
 
 from __future__ import annotations
@@ -92,4 +94,9 @@ STREAM_RETRIES = Counter(
 )
 STREAM_DEAD_LETTERS = Counter(
     "phonicflow_bot_stream_dead_letters", "Updates given up on", registry=REGISTRY
+)
+REPLIES_UNCERTAIN = Counter(
+    "phonicflow_bot_replies_uncertain",
+    "Replies sent again because their worker died while they were on their way",
+    registry=REGISTRY,
 )
