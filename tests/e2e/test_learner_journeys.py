@@ -112,6 +112,40 @@ def test_history_then_delete_leaves_nothing_anywhere(system, learner):
     assert keys == []
 
 
+def test_delete_reaches_every_session_even_after_the_bot_forgot_them(system, learner):
+    """The issue's trial: after /new, /delete left the earlier session on disk; and a bot that
+    lost its memory (Redis wiped) could never find it again."""
+    database = f"sqlite+aiosqlite:///{system.storage_dir / 'phonicflow.db'}"
+    learner.send_text("My first session words")
+    wait_until(lambda: len(learner.messages()) >= 2, message="a reply in the first session")
+    first = str((session_of(system, learner.chat_id) or {})["session_id"])
+    learner.send_text("/new")
+    wait_until(
+        lambda: str((session_of(system, learner.chat_id) or {}).get("session_id")) != first,
+        message="a new session after /new",
+    )
+    already = len(learner.messages())
+    learner.send_text("My second session words")
+    wait_until(lambda: len(learner.messages()) > already, message="a reply in the second session")
+    assert rows_mentioning(database, "My first session words", "My second session words")
+    redis.Redis.from_url(system.redis_url).flushdb()  # the bot forgets every learner
+
+    learner.send_text("/delete")
+    confirm = wait_for_text(learner, "erases", timeout=30)
+    yes = next(
+        button["callback_data"]
+        for row in confirm["reply_markup"]["inline_keyboard"]
+        for button in row
+        if button["callback_data"].endswith("yes")
+    )
+    learner.press_button(confirm["message_id"], yes)
+    wait_for_text(learner, "erased", timeout=30)
+    assert rows_mentioning(database, "My first session words", "My second session words",
+                           first, learner.chat_id) == []  # fmt: skip
+    assert system.backend_get(f"/learner/{learner.chat_id}/session").status_code == 404
+    assert redis.Redis.from_url(system.redis_url).keys(f"*{learner.chat_id}*") == []
+
+
 def test_two_learners_at_once_each_get_their_own_feedback(system):
     client = system.emulator.client
     ana = client.user(910_001, first_name="Ana", language_code="pt-br")

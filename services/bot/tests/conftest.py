@@ -57,6 +57,10 @@ class FakeBackend:
         found: list[dict[str, Any]] = httpx.get(f"{self.url}/_fake/requests", timeout=5).json()
         return [r for r in found if path is None or r["path"].startswith(path)]
 
+    def get(self, path: str) -> httpx.Response:
+        """A GET as the bot makes it (with its key), e.g. to see what the backend still holds."""
+        return httpx.get(f"{self.url}{path}", headers={"X-Bot-Key": BOT_KEY}, timeout=5)
+
     def stop(self) -> None:
         self.process.stop()
 

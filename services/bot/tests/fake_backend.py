@@ -57,6 +57,8 @@ from phonicflow_common.contract import (
     DeleteResponse,
     HistoryItem,
     HistoryResponse,
+    LearnerDeleted,
+    LearnerSession,
     PracticeItem,
     ProcessResponse,
     Pronunciation,
@@ -342,6 +344,35 @@ def build_app(fake: FakeBackend) -> Starlette:
         history = HistoryResponse(session_id=sid, history=session["turns"])
         return JSONResponse(history.model_dump(mode="json"))
 
+    def learner_sessions(uid: int) -> list[str]:
+        return [sid for sid, s in fake.sessions.items() if s["body"].get("telegram_user_id") == uid]
+
+    async def learner_session(request: Request) -> Response:
+        uid = int(request.path_params["uid"])
+        mine = learner_sessions(uid)
+        if not mine:
+            return error(404, "unknown_learner", "no session is stored for this learner")
+        sid = mine[-1]  # dicts keep insertion order: the newest session
+        session = fake.sessions[sid]
+        found = LearnerSession(
+            telegram_user_id=uid, session_id=sid, created_at=session["created_at"],
+            last_activity=session["turns"][-1]["timestamp"] if session["turns"] else session["created_at"],
+            turns=len(session["turns"]), language=session["body"].get("language"),
+        )  # fmt: skip
+        return JSONResponse(found.model_dump(mode="json"))
+
+    async def delete_learner(request: Request) -> Response:
+        uid = int(request.path_params["uid"])
+        mine = learner_sessions(uid)
+        turns = sum(len(fake.sessions[sid]["turns"]) for sid in mine)
+        for sid in mine:
+            del fake.sessions[sid]
+            for slot in [slot for slot in fake.keys if slot[0] == sid]:
+                del fake.keys[slot]
+        erased = LearnerDeleted(telegram_user_id=uid, deleted=bool(mine), sessions=len(mine),
+                                turns=turns, audio=0)  # fmt: skip
+        return JSONResponse(erased.model_dump(mode="json"))
+
     async def audio(request: Request) -> Response:
         sid = request.path_params["sid"]
         session = fake.session(sid)
@@ -395,6 +426,8 @@ def build_app(fake: FakeBackend) -> Starlette:
             route("/process", ["POST"])(process),
             route("/conversation/{sid}", ["GET", "DELETE"])(conversation),
             route("/audio/{sid}", ["GET"])(audio),
+            route("/learner/{uid:int}/session", ["GET"])(learner_session),
+            route("/learner/{uid:int}", ["DELETE"])(delete_learner),
             route("/practice/next", ["GET"])(practice_next),
             route("/practice/{pid}/audio", ["GET"])(practice_audio),
             route("/bot/status", ["GET"])(status),

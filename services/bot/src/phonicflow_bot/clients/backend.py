@@ -63,6 +63,8 @@ from phonicflow_common.contract import (
     CreateSessionResponse,
     HistoryItem,
     HistoryResponse,
+    LearnerDeleted,
+    LearnerSession,
     PracticeItem,
     ProcessResponse,
 )
@@ -337,6 +339,21 @@ class BackendClient:
         if turn_id:
             params["turn_id"] = turn_id
         return (await self._request("GET", f"/audio/{session_id}", params=params)).content
+
+    async def learner_session(self, telegram_user_id: int) -> LearnerSession | None:
+        """GET /learner/{id}/session → the learner's most recently active session, or None
+        when the backend holds none (what a bot that lost its own memory continues)."""
+        try:
+            answer = await self._request("GET", f"/learner/{telegram_user_id}/session")
+        except NotFound:
+            return None
+        return _parse(answer, LearnerSession)
+
+    async def delete_learner(self, telegram_user_id: int) -> LearnerDeleted:
+        """DELETE /learner/{id}: every session, turn, audio, key and label of the learner,
+        including sessions this bot no longer remembers."""
+        answer = await self._request("DELETE", f"/learner/{telegram_user_id}")
+        return _parse(answer, LearnerDeleted)
 
     async def clear_session(self, session_id: str) -> bool:
         """DELETE /conversation/{id}; False when the backend did not know the session."""

@@ -13,7 +13,10 @@ record is kept a while longer (:data:`EXPIRED_SESSION_RETENTION_SECONDS`) so tha
 learner is told their session expired, and keeps their interface language.
 
 :meth:`SessionManager.call` handles the backend forgetting a session (404 unknown_session,
-e.g. its storage was wiped): it creates a new backend session and retries once.
+e.g. its storage was wiped): it creates a new backend session and retries once. The reverse —
+the bot forgetting (Redis wiped, the in-memory store restarted) — is handled in
+:meth:`SessionManager.ensure`: before making a new session it asks the backend for the
+learner's current one, so their history continues instead of splitting.
 
 Keys are described in :mod:`phonicflow_bot.keys`; records are JSON with string keys, so
 nothing depends on Python's int keys surviving a round trip (the seed's bug).
@@ -26,6 +29,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
@@ -204,10 +208,35 @@ class SessionManager:
         now = self._clock()
         session = await self.store.get(user_id)
         if session is None:
+            recovered = await self._recover(user_id, language_code, now)
+            if recovered is not None:
+                return recovered
             return await self._create(user_id, detect_language(language_code), now), "created"
         if now - session.last_activity > self.timeout_seconds:
             return await self._create(user_id, session.language, now), "expired"
         session.last_activity = now
+        return session, "existing"
+
+    async def _recover(
+        self, user_id: int, language_code: str | None, now: float
+    ) -> tuple[Session, Origin] | None:
+        """The learner's session as the backend knows it, when this bot has lost its record."""
+        found = await self.backend.learner_session(user_id)
+        if found is None:
+            return None
+        language = as_language(found.language) if found.language else detect_language(language_code)
+        last = datetime.fromisoformat(found.last_activity).timestamp()
+        if now - last > self.timeout_seconds:
+            return await self._create(user_id, language, now), "expired"
+        session = Session(
+            user_id=user_id,
+            session_id=found.session_id,
+            created_at=datetime.fromisoformat(found.created_at).timestamp(),
+            last_activity=now,
+            conversation_turns=found.turns,
+            language=language,
+        )
+        await self.store.put(session)
         return session, "existing"
 
     async def restart(self, session: Session) -> Session:
@@ -242,13 +271,11 @@ class SessionManager:
             return await request(session.session_id)
 
     async def erase(self, user_id: int) -> bool:
-        """Delete the learner here and in the backend; True when a backend session existed."""
-        session = await self.store.get(user_id)
-        existed = False
-        if session is not None:
-            existed = await self.backend.clear_session(session.session_id)
+        """Delete the learner in the backend (every session of theirs, also ones this bot
+        forgot) and here; True when the backend held anything of theirs."""
+        erased = await self.backend.delete_learner(user_id)
         await self.store.delete(user_id)
-        return existed
+        return erased.deleted or erased.sessions > 0
 
     async def active_count(self) -> int:
         return await self.store.count_active(self._clock() - ACTIVE_WINDOW_SECONDS)
