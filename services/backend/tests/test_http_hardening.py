@@ -179,7 +179,7 @@ def test_a_learner_is_found_and_erased_by_telegram_id(
     assert (current["session_id"], current["turns"], current["language"]) == (sid, 1, "pt")
     erased = client.delete("/learner/777").json()
     assert erased == {"telegram_user_id": 777, "deleted": True, "sessions": 1, "turns": 1,
-                      "audio": 2, "labels": 0}  # fmt: skip
+                      "audio": 2, "labels": 0, "progress": 0}  # fmt: skip
     assert rows_mentioning(backend.database_url, "my secret words", sid, 777) == []
     assert client.get(f"/conversation/{sid}").status_code == 404
     assert client.get("/learner/777/session").status_code == 404

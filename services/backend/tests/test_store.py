@@ -255,7 +255,7 @@ class TestRetentionSweep:
             assert isinstance(await store.claim_key(other, "k", "f", "x", stale_after=9), KeyClaim)
             await asyncio.sleep(0.1)
             removed = await store.sweep(abandoned_claims_after=0.05)
-            assert removed == {"audio": 1, "sessions": 0, "claims": 1}
+            assert removed == {"audio": 1, "sessions": 0, "claims": 1, "reminders": 0}
             assert len(await store.history(session)) == 1, "the turn's text stays"
             store.retention = Retention(session_days=5e-7)  # 43 ms
             assert (await store.sweep())["sessions"] == 2

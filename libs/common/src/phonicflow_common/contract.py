@@ -17,7 +17,8 @@ know (``extra="ignore"``), and every field added later has a default.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -31,6 +32,15 @@ Language = Literal["en", "pt"]
 #: Sound families a drill can train (``GET /practice/next?focus=``); error slugs are accepted
 #: too and mapped to their family by the backend.
 PracticeFocus = Literal["th", "vowel_insertion", "h_r", "i_ih", "final_s_ed"]
+
+#: Why ``/practice/next`` picked a learner's sound.
+PracticeReason = Literal["weakest", "not_tried", "review", "requested"]
+#: How a sound's recent notes compare with the ones before them.
+Trend = Literal["up", "down", "steady", "new"]
+#: The messages the reminder sender sends.
+ReminderKind = Literal["daily", "weekly"]
+#: A 24-hour local time, ``HH:MM``.
+LocalTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["19:00"])]
 
 #: A Telegram user id: a positive integer, never a bool or a numeric string.
 TelegramUserId = Annotated[StrictInt, Field(gt=0, le=2**53, description="Telegram user id")]
@@ -82,6 +92,9 @@ class LearnerDeleted(Model):
     turns: int
     audio: int
     labels: int = 0
+    progress: int = Field(
+        default=0, description="Rows of progress (days, sounds) and reminders erased."
+    )
 
 
 class LearnerUpdate(Model):
@@ -147,6 +160,28 @@ class AudioAvailable(Model):
     conversational: bool
 
 
+class DrillOutcome(Model):
+    """How a drill note went for the sound it trains, and whether that sound is now mastered."""
+
+    focus: str = Field(description="The drill's sound family.")
+    right: bool = Field(description="Said without an error of that sound.")
+    recent_right: int = Field(description="Right among the sound's last recent_attempts notes.")
+    recent_attempts: int
+    mastered: bool
+    newly_mastered: bool = Field(description="This note made the sound mastered.")
+
+
+class NoteProgress(Model):
+    """The learner's progress right after one voice note (part of the /process answer)."""
+
+    notes_today: int
+    daily_goal: int
+    goal_met: bool
+    goal_just_met: bool = Field(description="This note reached the daily goal.")
+    streak_days: int
+    drill: DrillOutcome | None = None
+
+
 class ProcessResponse(Model):
     session_id: str
     turn_id: str
@@ -169,6 +204,11 @@ class ProcessResponse(Model):
     )
     timings_ms: dict[str, int] = Field(
         description="Milliseconds per stage (stt, scoring, coaching, translation, tts) and total."
+    )
+    progress: NoteProgress | None = Field(
+        default=None,
+        description="The learner's day and drill after this note; null for a text turn or a "
+        "session without a learner.",
     )
 
 
@@ -203,6 +243,158 @@ class PracticeItem(Model):
     focus: str
     hint_en: str
     hint_pt: str
+    reason: PracticeReason | None = Field(
+        default=None,
+        description="Why this sound, when chosen for a learner: their weakest, one not tried "
+        "yet, a review (every sound mastered), or the focus asked for.",
+    )
+
+
+# -- progress, settings, reminders, export (docs/backend-api.md "Progress") ------------------------
+
+
+class SoundCount(Model):
+    attempts: int = Field(description="Notes in which the sound came up.")
+    right: int = Field(description="Of them, the notes with no error of this sound.")
+
+
+class SoundProgress(SoundCount):
+    family: str = Field(description="The sound family (th, vowel_insertion, h_r, ...).")
+    label_en: str
+    label_pt: str
+    accuracy: float | None = Field(description="right / attempts (0..1); null before any.")
+    recent: list[bool] = Field(description="The last (up to 10) attempts, oldest first.")
+    trend: Trend
+    mastered: bool
+    last_practised: str | None = Field(description="Local date (YYYY-MM-DD) of the last attempt.")
+
+
+class DayActivity(Model):
+    date: str = Field(description="Local date, YYYY-MM-DD.")
+    notes: int
+
+
+class WeekSounds(Model):
+    week_start: str = Field(description="The Monday of the week (local date).")
+    notes: int
+    sounds: dict[str, SoundCount] = Field(description="Per sound family practised that week.")
+
+
+class ProgressResponse(Model):
+    telegram_user_id: int
+    today: str = Field(description="The learner's local date at the reference time.")
+    time_zone: str = Field(description="The zone days are counted in (the learner's or default).")
+    daily_goal: int
+    notes_today: int
+    goal_met: bool
+    streak_days: int = Field(
+        description="Consecutive days with a voice note, up to today (or yesterday while today "
+        "has none yet)."
+    )
+    practised_today: bool
+    total_notes: int
+    sounds: list[SoundProgress] = Field(description="Every sound family, in catalogue order.")
+    weakest: str | None = Field(description="The family /practice would drill next.")
+    days: list[DayActivity] = Field(description="The last 28 days, oldest first.")
+    weeks: list[WeekSounds] = Field(description="The last `weeks` weeks, oldest first.")
+
+
+class LearnerSettings(Model):
+    telegram_user_id: int
+    language: Language | None
+    daily_goal: int
+    reminder_time: str | None = Field(description="Local HH:MM of the daily nudge; null: off.")
+    time_zone: str | None = Field(description="IANA zone or UTC offset as set; null: default.")
+    effective_time_zone: str
+    weekly_summary: bool
+    blocked: bool = Field(description="Telegram said the learner blocked the bot (403).")
+    next_reminder_at: str | None = Field(description="UTC time of the next nudge, if any.")
+
+
+class LearnerSettingsUpdate(Model):
+    """``PATCH /learner/{id}/settings``: only the fields sent change; ``reminder_time: null``
+    switches reminders off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: Language | None = None
+    daily_goal: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
+    reminder_time: LocalTime | None = None
+    time_zone: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        description="An IANA zone (America/Sao_Paulo) or a UTC offset (-03:00, UTC-3, +5:30).",
+    )
+    weekly_summary: bool | None = None
+
+
+class SoundRef(Model):
+    family: str
+    label_en: str
+    label_pt: str
+    accuracy: float
+
+
+class WeekSummary(Model):
+    week_start: str
+    week_end: str
+    notes: int
+    days_practised: int
+    best: SoundRef | None
+    weakest: SoundRef | None
+
+
+class Reminder(Model):
+    """One message the sender must send now, to the chat of ``telegram_user_id``."""
+
+    claim_id: str = Field(description="Report the outcome with this id.")
+    telegram_user_id: int
+    kind: ReminderKind
+    local_date: str
+    language: Language | None
+    daily_goal: int
+    notes_today: int
+    streak_days: int
+    week: WeekSummary | None = Field(default=None, description="For kind=weekly.")
+
+
+class ReminderClaimRequest(Model):
+    model_config = ConfigDict(extra="forbid")
+
+    now: datetime | None = Field(
+        default=None, description="Reference time (aware); default: the backend's clock."
+    )
+    limit: Annotated[StrictInt, Field(ge=1, le=500)] = 50
+
+
+class ReminderClaimResponse(Model):
+    reminders: list[Reminder]
+
+
+class ReminderOutcomeRequest(Model):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["sent", "failed", "blocked"] = Field(
+        description="sent; failed (transient: offered again later); blocked (Telegram 403: "
+        "reminders stop until the learner writes again)."
+    )
+    now: datetime | None = None
+
+
+class ReminderOutcomeResponse(Model):
+    claim_id: str
+    status: str
+
+
+class LearnerExport(Model):
+    """Everything stored about a learner, one section per table, plus their progress."""
+
+    format: Literal["phonicflow-export/1"] = "phonicflow-export/1"
+    exported_at: str
+    telegram_user_id: int
+    progress: ProgressResponse | None
+    tables: dict[str, list[dict[str, Any]]] = Field(
+        description="Every row of theirs, by table; reply audio as its size, not its bytes."
+    )
 
 
 # -- operations ---------------------------------------------------------------------------------
@@ -242,7 +434,9 @@ __all__ = [
     "Correction",
     "CreateSessionRequest",
     "CreateSessionResponse",
+    "DayActivity",
     "DeleteResponse",
+    "DrillOutcome",
     "ErrorResponse",
     "HealthResponse",
     "HistoryItem",
@@ -252,14 +446,33 @@ __all__ = [
     "Language",
     "Learner",
     "LearnerDeleted",
+    "LearnerExport",
     "LearnerSession",
+    "LearnerSettings",
+    "LearnerSettingsUpdate",
     "LearnerUpdate",
+    "LocalTime",
     "Model",
+    "NoteProgress",
     "PracticeFocus",
     "PracticeItem",
+    "PracticeReason",
     "ProcessResponse",
+    "ProgressResponse",
     "Pronunciation",
+    "Reminder",
+    "ReminderClaimRequest",
+    "ReminderClaimResponse",
+    "ReminderKind",
+    "ReminderOutcomeRequest",
+    "ReminderOutcomeResponse",
+    "SoundCount",
+    "SoundProgress",
+    "SoundRef",
     "StatusResponse",
     "TelegramUserId",
+    "Trend",
+    "WeekSounds",
+    "WeekSummary",
     "WordResult",
 ]

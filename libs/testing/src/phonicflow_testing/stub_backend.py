@@ -16,6 +16,8 @@ Usage::
         backend.engines.transcript = "i tink so"
 
 Settings come from ``env`` exactly as the process would read them (``BackendSettings``).
+``clock`` (a callable returning an aware datetime) is the time turns and progress are stored
+at: a test moves it to play out days of practice without sleeping.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import asyncio
 import math
 import struct
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -102,8 +105,10 @@ class StubBackend:
         *,
         env: Mapping[str, str] | None = None,
         engines: StubEngines | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.port = free_port()
+        self.clock = clock
         self.url = f"http://127.0.0.1:{self.port}"
         self.storage_dir = storage_dir
         self.engines = engines or StubEngines()
@@ -130,7 +135,8 @@ class StubBackend:
         # the variables as init values: they win over this test process's own environment
         values: dict[str, Any] = {name.lower(): value for name, value in self.env.items()}
         settings = BackendSettings(**values)
-        app = create_app(settings, load_engines=self.engines.build)
+        extra = {"clock": self.clock} if self.clock is not None else {}
+        app = create_app(settings, load_engines=self.engines.build, **extra)
         self._server = uvicorn.Server(server_config(app, settings))
         self._server.install_signal_handlers = lambda: None  # not the main thread
         self._thread = threading.Thread(

@@ -19,18 +19,29 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
 
 from phonicflow_backend import __version__
 from phonicflow_backend.config import BackendSettings
-from phonicflow_backend.db.store import Retention, Store, is_unavailable
+from phonicflow_backend.db.learners import LearnerRules
+from phonicflow_backend.db.store import Retention, Store, is_unavailable, now
 from phonicflow_backend.errors import install_error_handlers
 from phonicflow_backend.metrics import Metrics
 from phonicflow_backend.middleware import RequestLimitsMiddleware, RequestMetricsMiddleware
 from phonicflow_backend.pipeline import Engines, Pipeline
-from phonicflow_backend.routes import bot, conversations, health, learners, practice, turns
+from phonicflow_backend.routes import (
+    bot,
+    conversations,
+    health,
+    learners,
+    practice,
+    progress,
+    reminders,
+    turns,
+)
 from phonicflow_backend.state import AppState
 from phonicflow_backend.turns import Turns
 from phonicflow_common.runtime import freeze_startup_heap
@@ -45,7 +56,7 @@ MAX_JSON_BODY_BYTES = 64 * 1024
 SWEEP_INTERVAL_S = 600.0
 
 
-def build_store(settings: BackendSettings) -> Store:
+def build_store(settings: BackendSettings, clock: Callable[[], datetime] = now) -> Store:
     if settings.database_url is None:
         settings.storage_dir.mkdir(parents=True, exist_ok=True)
     retention = Retention(
@@ -54,17 +65,30 @@ def build_store(settings: BackendSettings) -> Store:
         audio_hours=settings.audio_retention_hours,
         session_days=settings.session_retention_days,
     )
-    return Store.connect(settings.database(), retention, pool_size=settings.database_pool_size)
+    learner_rules = LearnerRules(
+        default_time_zone=settings.learner_default_time_zone,
+        reminder_window=timedelta(hours=settings.reminder_window_hours),
+        reminder_lease=timedelta(seconds=settings.reminder_lease_s),
+    )
+    return Store.connect(
+        settings.database(),
+        retention,
+        pool_size=settings.database_pool_size,
+        clock=clock,
+        learner_rules=learner_rules,
+    )
 
 
 def create_app(
     settings: BackendSettings,
     *,
     load_engines: Callable[[BackendSettings], Engines] = Engines.load,
+    clock: Callable[[], datetime] = now,
 ) -> FastAPI:
-    """The application; engines are loaded by ``load_engines`` in a thread after start-up."""
+    """The application; engines are loaded by ``load_engines`` in a thread after start-up.
+    ``clock`` is the time turns and progress are stored at (a test's own, to play out days)."""
     metrics = Metrics()
-    store = build_store(settings)
+    store = build_store(settings, clock)
     store.time_statements(metrics.observe_statement)
     state: AppState
 
@@ -134,7 +158,7 @@ def create_app(
     )
     app.state.backend = state
     install_error_handlers(app)
-    for module in (health, turns, conversations, learners, bot, practice):
+    for module in (health, turns, conversations, learners, progress, reminders, bot, practice):
         app.include_router(module.router)
     app.add_middleware(
         RequestLimitsMiddleware,

@@ -45,6 +45,13 @@ DEFAULT_SESSION_RETENTION_DAYS = 90.0
 DEFAULT_IDEMPOTENCY_WAIT_S = 20.0
 #: A claim on a key whose owner stopped refreshing it for this long belonged to a dead process.
 DEFAULT_IDEMPOTENCY_STALE_S = 10.0
+#: The zone a learner's days and reminder times are counted in until they give their own
+#: (the learners are Brazilian; São Paulo has had no daylight saving since 2019).
+DEFAULT_LEARNER_TIME_ZONE = "America/Sao_Paulo"
+#: A reminder more than this late (every sender was down) is skipped rather than sent late.
+DEFAULT_REMINDER_WINDOW_HOURS = 3.0
+#: A claimed reminder whose sender reported nothing for this long is offered again.
+DEFAULT_REMINDER_LEASE_S = 120.0
 #: Connections served at once; beyond it uvicorn answers 503 at once instead of queueing.
 DEFAULT_MAX_CONNECTIONS = 256
 #: A client must finish sending its request headers within this many seconds, and its body
@@ -79,6 +86,9 @@ class BackendSettings(ServiceSettings):
     backend_max_connections: int = Field(default=DEFAULT_MAX_CONNECTIONS, ge=1)
     backend_header_timeout_s: float = Field(default=DEFAULT_HEADER_TIMEOUT_S, gt=0)
     backend_body_timeout_s: float = Field(default=DEFAULT_BODY_TIMEOUT_S, gt=0)
+    learner_default_time_zone: str = DEFAULT_LEARNER_TIME_ZONE
+    reminder_window_hours: float = Field(default=DEFAULT_REMINDER_WINDOW_HOURS, gt=0, le=24)
+    reminder_lease_s: float = Field(default=DEFAULT_REMINDER_LEASE_S, gt=0)
 
     # Whisper by default: its transcripts of free speech are far better (docs/benchmarks.md,
     # "Speech to text"), and scoring never trusts them for pronunciation — the scorer listens.
@@ -110,6 +120,13 @@ class BackendSettings(ServiceSettings):
     @classmethod
     def _lower_engine(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("learner_default_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from phonicflow_backend.localtime import parse_time_zone
+
+        return parse_time_zone(value)[0]  # InvalidTimeZoneError is a ValueError: names the variable
 
     @field_validator("ollama_url", "bot_private_key", "database_url", mode="before")
     @classmethod

@@ -48,9 +48,11 @@ from phonicflow_backend.db.store import (
 )
 from phonicflow_backend.metrics import Metrics
 from phonicflow_backend.pipeline import Pipeline, TurnResult
+from phonicflow_backend.progress import sounds_of
 from phonicflow_common.contract import (
     AudioAvailable,
     AudioType,
+    NoteProgress,
     ProcessResponse,
     Pronunciation,
     WordResult,
@@ -306,14 +308,18 @@ class Turns:
             pronunciation=answer.pronunciation.model_dump(mode="json")
             if answer.pronunciation
             else None,
+            sounds=sounds_of(answer.pronunciation, result.target_text)
+            if data is not None
+            else None,
         )
-        replay = await self._store(session_id, turn, audio, claim, answer, note=data)
-        if replay is not None:
+        stored = await self._store(session_id, turn, audio, claim, answer, note=data)
+        if isinstance(stored, Replay):
             log.info(
                 "turn made twice; the first one stored is the answer",
-                extra={"session_id": session_id, "turn_id": replay.turn_id},
+                extra={"session_id": session_id, "turn_id": stored.turn_id},
             )
-            return replay.response, True
+            return stored.response, True
+        answer.progress = stored
         log.info(
             "turn processed",
             extra={
@@ -334,7 +340,7 @@ class Turns:
         answer: ProcessResponse,
         *,
         note: bytes | None,
-    ) -> Replay | None:
+    ) -> Replay | NoteProgress | None:
         response = answer.model_dump(mode="json") if claim is not None else None
         try:
             async for attempt in AsyncRetrying(

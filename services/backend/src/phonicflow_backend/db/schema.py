@@ -5,11 +5,16 @@
     learners ─┬─< sessions ─┬─< turns ─┬─< turn_audio
               │             │          └─< idempotency_keys.turn_id (nullable)
               │             └─< idempotency_keys
-              └─< labels (a learner's corrections of a verdict, with their note)
+              ├─< labels (a learner's corrections of a verdict, with their note)
+              ├─< practice_days       notes per local day (streak, daily goal)
+              ├─< sound_days          per local day and sound family: attempts, right
+              ├─< sound_progress      per sound family: totals, last outcomes, mastery
+              └─< reminders           one row per (local date, kind) claimed or sent
 
 A learner is a Telegram user id; every row of theirs hangs off that record with
 ``ON DELETE CASCADE``, so erasing a learner (``DELETE /learner/{id}``) reaches everything they
-ever sent. A session may also exist without a learner (the seed's ``POST /bot/session`` with no
+ever sent. Progress hangs off the learner, not a session: it outlives session retention
+(90 days idle) and turn pruning (200 per session). A session may also exist without a learner (the seed's ``POST /bot/session`` with no
 body). Turns are ordered by ``seq``, an autoincrement key that is monotonic across replicas
 sharing one database. Migrations (Alembic, ``db/migrations``) create these tables; a test
 checks that the migrations and this module describe the same schema.
@@ -17,13 +22,14 @@ checks that the migrations and this module describe the same schema.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -34,6 +40,8 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -86,6 +94,17 @@ class Learner(Base):
     label_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(Timestamp())
     updated_at: Mapped[datetime] = mapped_column(Timestamp())
+    #: Voice notes a day the learner aims for (``/goal``).
+    daily_goal: Mapped[int] = mapped_column(Integer, server_default=text("5"))
+    #: Local ``HH:MM`` of the daily nudge, null when reminders are off.
+    reminder_time: Mapped[str | None] = mapped_column(String(5))
+    #: An IANA zone or a canonical UTC offset (``UTC-03:00``); null: the backend's default.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    weekly_summary: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    #: Telegram answered 403 (the learner blocked the bot): no reminders until they write.
+    blocked_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    #: When the next nudge falls due (UTC), null when none is scheduled; senders poll it.
+    next_reminder_at: Mapped[datetime | None] = mapped_column(Timestamp(), index=True)
 
 
 class Session(Base):
@@ -180,3 +199,71 @@ class Label(Base):
     transcript: Mapped[str] = mapped_column(Text)
     pronunciation: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     note_wav: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+def _learner_key() -> Mapped[int]:
+    """The owning learner: part of the primary key, erased with them."""
+    return mapped_column(
+        BigInteger,
+        ForeignKey("learners.telegram_user_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+
+
+class PracticeDay(Base):
+    """Voice notes on one local day of the learner (the zone they had that day)."""
+
+    __tablename__ = "practice_days"
+
+    telegram_user_id: Mapped[int] = _learner_key()
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    notes: Mapped[int] = mapped_column(Integer)
+
+
+class SoundDay(Base):
+    """One sound family on one local day: the notes it came up in, and those said right."""
+
+    __tablename__ = "sound_days"
+
+    telegram_user_id: Mapped[int] = _learner_key()
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    right: Mapped[int] = mapped_column(Integer)
+
+
+class SoundProgress(Base):
+    """One sound family of the learner: totals, the last outcomes (mastery, trend)."""
+
+    __tablename__ = "sound_progress"
+
+    telegram_user_id: Mapped[int] = _learner_key()
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    right: Mapped[int] = mapped_column(Integer)
+    #: The last outcomes, oldest first: "1" right, "0" not (at most progress.RECENT).
+    recent: Mapped[str] = mapped_column(String(16))
+    mastered_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    last_day: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp())
+
+
+class Reminder(Base):
+    """A nudge or weekly summary for one local date: the row is the guard against sending it
+    twice (any number of senders may race for it; the primary key lets one win)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_status_lease", "status", "lease_until"),)
+
+    telegram_user_id: Mapped[int] = _learner_key()
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: Names the current claim; a new claim (after a lease ran out) gets a new one.
+    claim_id: Mapped[str] = mapped_column(UuidText, unique=True)
+    #: claimed | sent | failed | blocked | expired | skipped
+    status: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(Timestamp(), index=True)
+    #: A claim not reported by then is offered again (its sender died).
+    lease_until: Mapped[datetime] = mapped_column(Timestamp())
+    attempts: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp())

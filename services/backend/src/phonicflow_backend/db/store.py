@@ -14,6 +14,12 @@ Usage::
     await store.add_turn(info.session_id, NewTurn(...), audio={"coaching": wav})
     await store.history(info.session_id)                # oldest first
     await store.delete_learner(42)                      # everything of theirs, one transaction
+    await store.learners.progress(42)                   # progress, settings, export
+    await store.reminders.claim()                       # the reminders due now, each once
+
+A voice note's sounds (``NewTurn.sounds``) are counted in the learner's progress in the turn's
+own transaction (``db/learners.py``). ``clock`` is when the store thinks it is: the real time,
+or a test's, which plays out a week of practice in seconds.
 
 Retention (``Retention``): a session keeps its last ``max_turns`` turns and the audio of its
 last ``max_audio_turns``; reply audio older than ``audio_hours`` and sessions idle for longer
@@ -40,12 +46,17 @@ from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from phonicflow_backend.db import learners, reminders
+from phonicflow_backend.db.learners import LearnerRules, LearnerStore
+from phonicflow_backend.db.reminders import ReminderStore
 from phonicflow_backend.db.schema import IdempotencyKey, Label, Learner, Session, Turn, TurnAudio
+from phonicflow_backend.progress import NoteSounds
 from phonicflow_common.contract import (
     AUDIO_TYPES,
     AudioType,
     LearnerDeleted,
     LearnerSession,
+    NoteProgress,
 )
 from phonicflow_common.contract import (
     Learner as LearnerInfo,
@@ -151,6 +162,8 @@ class NewTurn:
     score: float | None
     target_text: str | None
     pronunciation: dict[str, Any] | None
+    #: A voice note's sounds, counted in the learner's progress; None for a text turn.
+    sounds: NoteSounds | None = None
 
 
 @dataclass(frozen=True)
@@ -203,9 +216,22 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine, retention: Retention) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        retention: Retention,
+        *,
+        clock: Callable[[], datetime] = now,
+        learner_rules: LearnerRules | None = None,
+    ) -> None:
         self.engine = engine
         self.retention = retention
+        #: Every time the store writes; a seam for tests that play out days in seconds.
+        self.clock = clock
+        learner_rules = learner_rules or LearnerRules()
+        #: Progress, settings and the export (db/learners.py); reminders (db/reminders.py).
+        self.learners = LearnerStore(self, learner_rules)
+        self.reminders = ReminderStore(self, learner_rules)
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
@@ -225,7 +251,15 @@ class Store:
         event.listen(self.engine.sync_engine, "after_cursor_execute", after)
 
     @classmethod
-    def connect(cls, url: str, retention: Retention | None = None, *, pool_size: int = 10) -> Store:
+    def connect(
+        cls,
+        url: str,
+        retention: Retention | None = None,
+        *,
+        pool_size: int = 10,
+        clock: Callable[[], datetime] = now,
+        learner_rules: LearnerRules | None = None,
+    ) -> Store:
         url = normalize_url(url)
         options: dict[str, Any] = {"pool_pre_ping": True}
         if url.startswith("postgresql"):
@@ -240,7 +274,12 @@ class Store:
             )
         else:
             options.update(connect_args={"timeout": 30})
-        return cls(create_async_engine(url, **options), retention or Retention())
+        return cls(
+            create_async_engine(url, **options),
+            retention or Retention(),
+            clock=clock,
+            learner_rules=learner_rules,
+        )
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -270,7 +309,7 @@ class Store:
     async def create_session(
         self, *, telegram_user_id: int | None = None, language: str | None = None
     ) -> SessionInfo:
-        moment = now()
+        moment = self.clock()
         info = SessionInfo(str(uuid.uuid4()), iso(moment), telegram_user_id, language)
         async with self._write() as conn:
             if telegram_user_id is not None:
@@ -315,7 +354,7 @@ class Store:
         label_consent: bool | None = None,
     ) -> LearnerInfo:  # fmt: skip
         """Change the learner's language or consent, making the record if it is new."""
-        moment = now()
+        moment = self.clock()
         async with self._write() as conn:
             await self._upsert_learner(conn, telegram_user_id, language, moment)
             if label_consent is not None:
@@ -410,13 +449,17 @@ class Store:
                 delete(Label).where(Label.telegram_user_id == telegram_user_id)
             )
             counts["labels"] = labels.rowcount
+            progress = await learners.erase(conn, telegram_user_id)
             gone = await conn.execute(
                 delete(Learner).where(Learner.telegram_user_id == telegram_user_id)
             )
         if self.is_sqlite:
             await self._checkpoint()
         return LearnerDeleted(
-            telegram_user_id=telegram_user_id, deleted=bool(gone.rowcount), **counts
+            telegram_user_id=telegram_user_id,
+            deleted=bool(gone.rowcount),
+            progress=progress,
+            **counts,
         )
 
     async def _erase(self, conn: AsyncConnection, which_sessions: Any) -> dict[str, int]:
@@ -456,22 +499,31 @@ class Store:
         key: KeyClaim | None = None,
         response: dict[str, Any] | None = None,
         note: bytes | None = None,
-    ) -> Replay | None:
-        """Store the turn, its audio and (with ``key``) the answer to replay, then apply
-        retention; all or nothing. UnknownSessionError if the session was deleted. ``note``,
-        the learner's own recording, is kept only if its learner agreed to labelling.
+    ) -> Replay | NoteProgress | None:
+        """Store the turn, its audio and (with ``key``) the answer to replay, count the note in
+        the learner's progress, then apply retention; all or nothing. UnknownSessionError if
+        the session was deleted. ``note``, the learner's own recording, is kept only if its
+        learner agreed to labelling.
 
-        Returns a :class:`Replay` instead, storing nothing, when another process stored a turn
-        for the same key meanwhile (it took over our claim, thinking us dead): every attempt of
-        one key must get the same answer."""
+        Returns the learner's progress after the note (None for a text turn or a session
+        without a learner; it is also stored in the replayed answer as ``progress``), or a
+        :class:`Replay` instead, storing nothing, when another process stored a turn for the
+        same key meanwhile (it took over our claim, thinking us dead): every attempt of one
+        key must get the same answer."""
         sid = parse_session_id(session_id)
-        moment = now()
+        moment = self.clock()
+        progress: NoteProgress | None = None
         try:
             async with self._write() as conn:
-                touched = await conn.execute(
-                    update(Session).where(Session.session_id == sid).values(last_activity=moment)
-                )
-                if not touched.rowcount:
+                owner = (
+                    await conn.execute(
+                        update(Session)
+                        .where(Session.session_id == sid)
+                        .values(last_activity=moment)
+                        .returning(Session.telegram_user_id)
+                    )
+                ).first()
+                if owner is None:
                     raise UnknownSessionError(session_id)
                 await conn.execute(
                     insert(Turn).values(
@@ -507,12 +559,18 @@ class Store:
                             turn_id=turn.turn_id, kind=NOTE_KIND, wav=note, created_at=moment
                         )
                     )
+                if turn.sounds is not None and owner.telegram_user_id is not None:
+                    progress = await learners.record_note(
+                        conn, owner.telegram_user_id, turn.sounds, moment, self.learners.rules
+                    )
                 if key is not None:
+                    if response is not None and progress is not None:
+                        response = {**response, "progress": progress.model_dump(mode="json")}
                     await self._finish_key(conn, key, turn.turn_id, response, moment)
                 await self._prune(conn, sid)
         except _Superseded as superseded:
             return superseded.replay
-        return None
+        return progress
 
     async def _consented(self, conn: AsyncConnection, sid: str) -> bool:
         consent = await conn.execute(
@@ -566,7 +624,7 @@ class Store:
                 .values(
                     telegram_user_id=telegram_user_id,
                     turn_id=turn_id,
-                    created_at=now(),
+                    created_at=self.clock(),
                     word_index=word_index,
                     word=str(word.get("expected", ""))[:100],
                     verdict=word.get("error"),
@@ -713,7 +771,7 @@ class Store:
         had a different body.
         """
         sid = parse_session_id(session_id)
-        moment = now()
+        moment = self.clock()
         claim = KeyClaim(sid, key, fingerprint, owner)
         async with self._write() as conn:
             try:
@@ -787,7 +845,7 @@ class Store:
                     IdempotencyKey.owner == claim.owner,
                     IdempotencyKey.response.is_(None),
                 )
-                .values(heartbeat_at=now())
+                .values(heartbeat_at=self.clock())
             )
         return bool(result.rowcount)
 
@@ -806,7 +864,7 @@ class Store:
     # -- retention -------------------------------------------------------------------------
     async def sweep(self, *, abandoned_claims_after: float = 3600.0) -> dict[str, int]:
         """Remove reply audio past its age, idle sessions, and claims nobody finished."""
-        moment = now()
+        moment = self.clock()
         audio_before = moment - timedelta(hours=self.retention.audio_hours)
         idle_before = moment - timedelta(days=self.retention.session_days)
         async with self._write() as conn:
@@ -819,10 +877,12 @@ class Store:
                     < moment - timedelta(seconds=abandoned_claims_after),
                 )
             )
+            old_reminders = await reminders.sweep(conn, moment, self.reminders.rules)
         return {
             "audio": audio.rowcount + counts["audio"],
             "sessions": counts["sessions"],
             "claims": claims.rowcount,
+            "reminders": old_reminders,
         }
 
 

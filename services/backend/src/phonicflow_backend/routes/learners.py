@@ -9,13 +9,17 @@ from fastapi import APIRouter, Depends, Path
 
 from phonicflow_backend.db.store import NoAudioError, NoConsentError, UnknownTurnError
 from phonicflow_backend.errors import ApiError, error_responses
+from phonicflow_backend.localtime import InvalidTimeZoneError
 from phonicflow_backend.state import StateDep, require_bot_key
 from phonicflow_common.contract import (
     LabelCreated,
     LabelRequest,
     Learner,
     LearnerDeleted,
+    LearnerExport,
     LearnerSession,
+    LearnerSettings,
+    LearnerSettingsUpdate,
     LearnerUpdate,
 )
 
@@ -42,7 +46,7 @@ async def current_session(state: StateDep, telegram_user_id: UserId) -> LearnerS
     "/learner/{telegram_user_id}",
     response_model=LearnerDeleted,
     responses=error_responses(401, 422, 503),
-    summary="Erase the learner and every session, turn, audio and key of theirs",
+    summary="Erase the learner and every session, turn, audio, key, progress and reminder of theirs",
 )
 async def delete_learner(state: StateDep, telegram_user_id: UserId) -> LearnerDeleted:
     erased = await state.store.delete_learner(telegram_user_id)
@@ -90,3 +94,45 @@ async def add_label(state: StateDep, telegram_user_id: UserId, body: LabelReques
             404, "note_unavailable", "that note was not kept (no consent then) or has expired"
         ) from None
     return LabelCreated(label_id=label_id)
+
+
+@router.get(
+    "/learner/{telegram_user_id}/settings",
+    response_model=LearnerSettings,
+    responses=error_responses(401, 404, 422, 503),
+    summary="The learner's daily goal, language, reminder time and zone, weekly summary",
+)
+async def get_settings(state: StateDep, telegram_user_id: UserId) -> LearnerSettings:
+    found = await state.store.learners.settings(telegram_user_id)
+    if found is None:
+        raise ApiError(404, "unknown_learner", "no learner with this Telegram user id")
+    return found
+
+
+@router.patch(
+    "/learner/{telegram_user_id}/settings",
+    response_model=LearnerSettings,
+    responses=error_responses(401, 422, 503),
+    summary="Change some settings (only the fields sent); reminder_time null switches off",
+)
+async def update_settings(
+    state: StateDep, telegram_user_id: UserId, body: LearnerSettingsUpdate
+) -> LearnerSettings:
+    try:
+        return await state.store.learners.update_settings(telegram_user_id, body)
+    except InvalidTimeZoneError as exc:
+        raise ApiError(422, "invalid_time_zone", str(exc)) from None
+
+
+@router.get(
+    "/learner/{telegram_user_id}/export",
+    response_model=LearnerExport,
+    responses=error_responses(401, 404, 422, 503),
+    summary="Everything stored about the learner, as one JSON document (/export)",
+)
+async def export(state: StateDep, telegram_user_id: UserId) -> LearnerExport:
+    found = await state.store.learners.export(telegram_user_id)
+    if found is None:
+        raise ApiError(404, "unknown_learner", "nothing is stored about this learner")
+    log.info("learner exported")  # no user id in the log, as for erasures
+    return found

@@ -7,11 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from phonicflow_backend import progress
 from phonicflow_backend.errors import ApiError, error_responses
-from phonicflow_backend.practice import FOCUS_NAMES, UnknownFocusError, get_item, next_item
+from phonicflow_backend.practice import (
+    FOCUS_NAMES,
+    UnknownFocusError,
+    get_item,
+    next_item,
+    normalize_focus,
+)
 from phonicflow_backend.state import StateDep, require_bot_key
 from phonicflow_backend.tts import TtsError
-from phonicflow_common.contract import PracticeItem
+from phonicflow_common.contract import PracticeItem, PracticeReason
 
 router = APIRouter(dependencies=[Depends(require_bot_key)], tags=["practice"])
 
@@ -20,9 +27,10 @@ router = APIRouter(dependencies=[Depends(require_bot_key)], tags=["practice"])
     "/practice/next",
     response_model=PracticeItem,
     responses=error_responses(401, 422),
-    summary="A drill sentence, optionally for one focus sound or error slug",
+    summary="A drill sentence: for one focus sound, or a learner's weakest sound",
 )
 async def practice_next(
+    state: StateDep,
     focus: Annotated[
         str | None,
         Query(
@@ -31,12 +39,28 @@ async def practice_next(
         ),
     ] = None,
     exclude: Annotated[str | None, Query(description="A drill id not to repeat")] = None,
+    telegram_user_id: Annotated[
+        int | None,
+        Query(
+            gt=0,
+            le=2**53,
+            description="Adapt to this learner: without a focus their weakest sound that is "
+            "not mastered yet; and a sentence they did not drill recently",
+        ),
+    ] = None,
 ) -> PracticeItem:
     try:
-        item = next_item(focus, exclude)
+        family = normalize_focus(focus)
     except UnknownFocusError as exc:
         raise ApiError(422, "unknown_focus", str(exc)) from None
-    return PracticeItem(**vars(item))
+    if telegram_user_id is None:
+        return PracticeItem(**vars(next_item(family, exclude)))
+    reason: PracticeReason = "requested"
+    if family is None:
+        family, reason = progress.weakest(await state.store.learners.sound_states(telegram_user_id))
+    recent = await state.store.learners.recent_drills(telegram_user_id)
+    item = progress.pick_item(family, recent, exclude=exclude)
+    return PracticeItem(**vars(item), reason=reason)
 
 
 @router.get(
