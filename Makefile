@@ -5,8 +5,8 @@ VENV := .venv/bin
 # Every target is a command, not a file: without this, the proto/ and bench/ directories made
 # `make proto` and `make bench` say "up to date" and do nothing.
 .PHONY: help setup run test fault-test lint fmt proto bench-converter bench-backend bench-bot bench images \
-	images-podman compose-up compose-down compose-smoke chart-test kind-tools kind-up kind-down \
-	k8s-dev k8s-run k8s-e2e export-labels
+	images-podman compose-up compose-down compose-smoke chart-test kind-tools cluster-up cluster-down \
+	cluster-images k8s-test k8s-dev k8s-run k8s-e2e export-labels
 export PATH := $(CURDIR)/.bin:$(CURDIR)/.venv/bin:$(HOME)/go/bin:$(PATH)
 
 help: ## list the targets
@@ -52,8 +52,8 @@ export-labels: setup ## write the learners' corrected verdicts as a dataset to v
 	@STORAGE_DIR=$${STORAGE_DIR:-var/feedback_storage} $(VENV)/python -m phonicflow_backend export-labels var/labels
 
 # Kubernetes and containers
-# (docs/kubernetes.md: images, the Helm chart, skaffold on kind, compose; none of it runs in `make test`
-#  except the chart tests, which are part of the suite)
+# (docs/kubernetes.md: images, the Helm chart, the local cluster, skaffold on kind, compose; none of
+#  it runs in `make test` except the chart tests; `make k8s-test` is the in-cluster suite CI runs)
 KIND ?= kind
 SKAFFOLD ?= skaffold
 KIND_VERSION ?= v0.30.0
@@ -82,11 +82,17 @@ chart-test: setup ## helm lint + render/validate the chart over its values matri
 kind-tools: ## install kind into .bin/ with go install (skaffold: see docs/kubernetes.md)
 	@command -v $(KIND) >/dev/null || GOBIN=$(CURDIR)/.bin go install sigs.k8s.io/kind@$(KIND_VERSION)
 
-kind-up: ## create the local kind cluster "phonicflow" (needs Docker)
-	@$(KIND) get clusters 2>/dev/null | grep -qx phonicflow || $(KIND) create cluster --config scripts/k8s/kind-config.yaml --wait 120s
+cluster-up: ## start the local Kubernetes cluster: kind where Docker runs, else one from upstream binaries (root)
+	@scripts/k8s/cluster.sh up
 
-kind-down: ## delete the kind cluster
-	@$(KIND) delete cluster --name phonicflow
+cluster-down: ## stop and remove the local cluster (builds and images stay cached)
+	@scripts/k8s/cluster.sh down
+
+cluster-images: ## build the images and load them onto the cluster's node
+	@scripts/k8s/cluster-images.sh
+
+k8s-test: setup cluster-up cluster-images ## in-cluster suite: helm install/test, the e2e journeys, faults, upgrades
+	@scripts/k8s/k8s-test.sh
 
 k8s-dev: ## skaffold dev on kind: rebuild and redeploy on every change (emulator in-cluster)
 	@$(SKAFFOLD) dev -p kind --kube-context kind-phonicflow --port-forward

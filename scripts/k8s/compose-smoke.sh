@@ -17,7 +17,7 @@ scripts/k8s/podman-setup.sh
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   ENGINE=podman scripts/k8s/build-images.sh
   say "building the local Redis stand-in (no registry here)"
-  podman build -q -f scripts/k8s/redis-local.Dockerfile -t phonicflow/redis-local:dev scripts/k8s >/dev/null
+  podman build -q -f scripts/k8s/standins/redis.Containerfile -t phonicflow/redis-local:dev scripts/k8s/standins >/dev/null
 fi
 
 export UV_SYSTEM_CERTS=1

@@ -351,7 +351,7 @@ def test_in_chart_redis_requires_the_generated_password(rendered):
     secret = named(objects, "Secret", "phonicflow-bot")
     password = base64.b64decode(secret["data"]["redis-password"]).decode()
     assert len(password) >= 32
-    redis = named(objects, "Deployment", "redis")["spec"]["template"]["spec"]["containers"][0]
+    redis = named(objects, "StatefulSet", "redis")["spec"]["template"]["spec"]["containers"][0]
     assert "requirepass" in " ".join(redis["args"]) and password not in json.dumps(redis)
     assert env_of(redis)["REDISCLI_AUTH"]["valueFrom"]["secretKeyRef"]["key"] == "redis-password"
     bot = named(objects, "Deployment", "bot")["spec"]["template"]["spec"]["containers"][0]
@@ -391,6 +391,11 @@ def _selects(rule_peer: Obj, component: str) -> bool:
 def test_network_policies_allow_only_the_designed_paths(rendered):
     objects = rendered["defaults"]
     policies = of_kind(objects, "NetworkPolicy")
+    # a namespace-wide default deny: any other pod in the namespace gets no traffic at all
+    (deny_all,) = [p for p in policies if p["spec"]["podSelector"] == {}]
+    assert set(deny_all["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    assert "ingress" not in deny_all["spec"] and "egress" not in deny_all["spec"]
+    policies = [p for p in policies if p is not deny_all]
     for deployment in of_kind(objects, "Deployment"):
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         selecting = [p for p in policies
@@ -404,6 +409,12 @@ def test_network_policies_allow_only_the_designed_paths(rendered):
     assert reachable == {"converter", "backend", "redis"}
     telegram = [r for r in bot_egress if any("ipBlock" in p for p in r.get("to", []))]
     assert [p["port"] for r in telegram for p in r["ports"]] == [443]
+    # "anywhere on 443" leaves out what is inside the cluster and the cloud's metadata service
+    (block,) = [p["ipBlock"] for r in telegram for p in r["to"]]
+    assert block["cidr"] == "0.0.0.0/0"
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= set(
+        block["except"]
+    )
     dns = [r for r in bot_egress if {p["port"] for p in r.get("ports", [])} == {53}]
     assert dns and {p["protocol"] for p in dns[0]["ports"]} == {"UDP", "TCP"}
 
@@ -423,6 +434,34 @@ def test_network_policies_allow_only_the_designed_paths(rendered):
         peer for rule in _policy_for(objects, "redis")["spec"]["ingress"] for peer in rule["from"]
     ]
     assert len(redis_peers) == 1, "only the bot talks to Redis"
+
+
+@pytest.mark.chart
+def test_the_helm_test_pods_have_a_policy_of_their_own(rendered):
+    policy = _policy_for(rendered["defaults"], "test")
+    assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "test"
+    egress = policy["spec"]["egress"]
+    reachable = {c for rule in egress for peer in rule.get("to", [])
+                 for c in ("converter", "backend", "bot", "redis") if _selects(peer, c)}  # fmt: skip
+    assert reachable == {"converter", "backend", "bot"}
+
+
+@pytest.mark.chart
+def test_every_checksum_of_the_generated_secret_matches_the_secret(rendered):
+    """The generated key and password are made once per render: with one random value per
+    include, the annotations disagreed with the stored Secret and the first no-op `helm upgrade`
+    restarted the bot, backend, emulator and Redis."""
+    for scenario in ("defaults", "emulator"):
+        objects = rendered[scenario]
+        checksums = {
+            obj["metadata"]["name"]: obj["spec"]["template"]["metadata"]["annotations"][
+                "checksum/secret"
+            ]
+            for obj in of_kind(objects, "Deployment") + of_kind(objects, "StatefulSet")
+            if "checksum/secret" in obj["spec"]["template"]["metadata"].get("annotations", {})
+        }
+        assert len(checksums) >= 3, checksums
+        assert len(set(checksums.values())) == 1, checksums
 
 
 @pytest.mark.chart
@@ -460,7 +499,9 @@ def test_tracing_and_scraping_are_configured_from_values(rendered):
             "containers"
         ][0]
         env = env_of(container)
-        assert env["OTEL_SERVICE_NAME"]["value"] == f"phonicflow-{component}"
+        # the names the services give themselves, so one trace reads the same anywhere
+        service = {"converter": "audio-converter"}.get(component, component)
+        assert env["OTEL_SERVICE_NAME"]["value"] == f"phonicflow-{service}"
         assert (
             env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"]
             == "http://otel-collector.observability:4317"
@@ -597,6 +638,17 @@ def test_images_come_from_the_configured_registry_pinned_by_digest_when_given(re
         images["Deployment/pf-phonicflow-bot-backend"]
         == "registry.example.org/phonicflow/backend:0.1.0"
     )
-    assert images["Deployment/pf-phonicflow-bot-redis"].startswith("docker.io/library/redis:")
+    assert images["StatefulSet/pf-phonicflow-bot-redis"].startswith("docker.io/library/redis:")
     for name, spec in pod_specs(objects):
         assert spec.get("imagePullSecrets") == [{"name": "pull"}], name
+
+
+@pytest.mark.chart
+def test_redis_keeps_its_append_only_file_on_a_volume_that_outlives_the_release(rendered):
+    redis = named(rendered["defaults"], "StatefulSet", "redis")
+    script = " ".join(redis["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert "appendonly yes" in script and "appendfsync everysec" in script
+    (claim,) = redis["spec"]["volumeClaimTemplates"]
+    assert claim["metadata"]["name"] == "data"
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert redis["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"

@@ -197,6 +197,9 @@ def test_the_container_scripts_are_valid_bash_and_stop_on_errors(script):
     path = ROOT / "scripts/k8s" / script
     result = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+    if not path.read_text().startswith("#!"):  # a library the scripts source, e.g. versions.sh
+        assert not path.stat().st_mode & 0o111, f"{script} is sourced, not run"
+        return
     assert "set -euo pipefail" in path.read_text()
     assert path.stat().st_mode & 0o111, f"{script} is not executable"
 

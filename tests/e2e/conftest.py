@@ -71,6 +71,11 @@ class System:
     def storage_dir(self) -> Path:
         return self.tmp / "feedback_storage"
 
+    @property
+    def database_url(self) -> str:
+        """The backend's database, as the tests read it (in a cluster: PostgreSQL, forwarded)."""
+        return f"sqlite+aiosqlite:///{self.storage_dir / 'phonicflow.db'}"
+
     # -- the processes --------------------------------------------------------------------
     def start_converter(self) -> ServiceProcess:
         address = f"127.0.0.1:{self.converter_port}"
@@ -155,7 +160,16 @@ class System:
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory, redis_server: str) -> Iterator[System]:
+def system(request: pytest.FixtureRequest) -> Any:
+    """The system under test: real processes on this machine, or with ``--k8s`` (make k8s-test)
+    the chart's pods in a cluster (``phonicflow_testing.k8s_plugin.ClusterSystem``)."""
+    return request.getfixturevalue(
+        "k8s_system" if request.config.getoption("k8s") else "local_system"
+    )
+
+
+@pytest.fixture(scope="module")
+def local_system(tmp_path_factory: pytest.TempPathFactory, redis_server: str) -> Iterator[System]:
     tmp = tmp_path_factory.mktemp("system")
     with OtlpReceiver() as otlp, running_emulator() as emulator:
         sys_ = System(

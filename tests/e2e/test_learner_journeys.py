@@ -92,7 +92,7 @@ def test_history_then_delete_leaves_nothing_anywhere(system, learner):
 
     session_id = str((session_of(system, learner.chat_id) or {})["session_id"])
     assert system.backend_get(f"/conversation/{session_id}").status_code == 200
-    database = f"sqlite+aiosqlite:///{system.storage_dir / 'phonicflow.db'}"
+    database = system.database_url
     assert rows_mentioning(database, session_id), "the session is stored before /delete"
 
     learner.send_text("/delete")

@@ -277,16 +277,29 @@ redis-password
 {{- end -}}
 {{- end -}}
 
-{{/* A value the chart generates once and keeps across upgrades (looked up in the live Secret) */}}
+{{/*
+A value the chart generates once and keeps across upgrades (looked up in the live Secret).
+Memoised per render on the root context: the Secret and every pod's checksum/secret annotation
+include secret.yaml separately, and an unmemoised randAlphaNum gave each include its own value,
+so on install the annotations disagreed with the stored Secret and the first no-op upgrade
+restarted every pod.
+*/}}
 {{- define "phonicflow.persistentRandom" -}}
 {{- $root := index . 0 -}}
 {{- $key := index . 1 -}}
+{{- if not (hasKey $root "phonicflowGenerated") -}}
+{{- $_ := set $root "phonicflowGenerated" dict -}}
+{{- end -}}
+{{- $memo := $root.phonicflowGenerated -}}
+{{- if not (hasKey $memo $key) -}}
 {{- $existing := lookup "v1" "Secret" $root.Release.Namespace (include "phonicflow.secretName" $root) -}}
 {{- if and $existing (index ($existing.data | default dict) $key) -}}
-{{- index $existing.data $key | b64dec -}}
+{{- $_ := set $memo $key (index $existing.data $key | b64dec) -}}
 {{- else -}}
-{{- randAlphaNum 40 -}}
+{{- $_ := set $memo $key (randAlphaNum 40) -}}
 {{- end -}}
+{{- end -}}
+{{- index $memo $key -}}
 {{- end -}}
 
 {{/* ---- addresses ---- */}}

@@ -41,7 +41,7 @@ def _value(any_value: Any) -> Any:
 
 
 class OtlpReceiver:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.spans: list[ReceivedSpan] = []
         self._lock = threading.Lock()
         receiver = self
@@ -58,12 +58,12 @@ class OtlpReceiver:
                 reply = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
                 self.reply(200, reply, "application/x-protobuf")
 
-        self._server = StubServer(Handler)
+        self._server = StubServer(Handler, host)
         self.port = self._server.port
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._server.url
 
     def exporter_env(self) -> dict[str, str]:
         """Environment for a service process to export its spans here, quickly."""

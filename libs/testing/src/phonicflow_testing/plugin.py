@@ -21,6 +21,9 @@ import pytest
 from phonicflow_testing.postgres import PostgresServer
 from phonicflow_testing.processes import ServiceProcess, free_port
 
+# the in-cluster suite's option (--k8s) and fixtures
+pytest_plugins = ["phonicflow_testing.k8s_plugin"]
+
 
 def _redis_ping(port: int) -> bool:
     cli = shutil.which("redis-cli")

@@ -37,12 +37,15 @@ class StubHandler(BaseHTTPRequestHandler):
 
 
 class StubServer:
-    """A threaded HTTP server on a free loopback port; ``start``/``stop`` or ``serving``."""
+    """A threaded HTTP server on a free port of ``host`` (loopback); ``start``/``stop`` or ``serving``.
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    Another ``host`` (this machine's address toward a cluster's pods) lets pods reach it.
+    """
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> None:
+        self._server = ThreadingHTTPServer((host, 0), handler)
         self.port = int(self._server.server_address[1])
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> None:
