@@ -31,8 +31,8 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   say "images built in $((SECONDS - start)) s"
 fi
 
-# a second tag of the bot and converter builds: tests/k8s/test_40_upgrades.py upgrades to it
-for name in bot converter; do
+# a second tag of the same builds: tests/k8s/test_40_upgrades.py upgrades to it
+for name in bot converter backend; do
   "$ENGINE" tag "${PREFIX}${name}:${IMAGE_TAG}" "${PREFIX}${name}:${IMAGE_TAG}-next"
   refs+=("${PREFIX}${name}:${IMAGE_TAG}-next")
 done

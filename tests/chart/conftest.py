@@ -38,6 +38,7 @@ SCENARIOS: dict[str, Obj] = {
         "telegram": {"token": TOKEN},
         "botPrivateKey": {"value": BOT_KEY},
         "redis": {"auth": {"password": REDIS_PASSWORD}},
+        "postgresql": {"auth": {"password": REDIS_PASSWORD + "pg"}},
     },
     "external-redis-and-backend": {
         "telegram": {"token": TOKEN},
@@ -58,6 +59,7 @@ SCENARIOS: dict[str, Obj] = {
         },
         "botPrivateKey": {"existingSecret": "bot-key", "existingSecretKey": "key"},
         "redis": {"auth": {"existingSecret": "redis-auth"}},
+        "postgresql": {"auth": {"existingSecret": "postgres-auth"}},
     },
     "hpa": {
         "telegram": {"token": TOKEN},
@@ -70,9 +72,12 @@ SCENARIOS: dict[str, Obj] = {
         "otel": {"enabled": True, "endpoint": "http://otel-collector.observability:4317"},
         "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}},
     },
-    "existing-claim": {
+    "external-postgresql": {
         "telegram": {"token": TOKEN},
-        "backend": {"persistence": {"existingClaim": "learner-history"}},
+        "postgresql": {
+            "enabled": False,
+            "external": {"existingSecret": "pg-url", "existingSecretUrlKey": "url", "port": 6432},
+        },
     },
 }
 

@@ -152,7 +152,8 @@ def test_every_container_has_resources_and_every_service_container_has_probes(re
             resources = container.get("resources", {})
             for bound in ("requests", "limits"):
                 assert {"cpu", "memory"} <= set(resources.get(bound, {})), f"{where}: {bound}"
-            if not is_test_pod(name):
+            # init containers run to completion: Kubernetes allows them no probes
+            if not is_test_pod(name) and container in spec["containers"]:
                 assert "livenessProbe" in container, f"{where}: no liveness probe"
                 assert "readinessProbe" in container, f"{where}: no readiness probe"
 
@@ -290,7 +291,7 @@ def test_the_bot_balances_over_every_converter_pod_through_a_headless_service(re
 
 @pytest.mark.chart
 def test_the_hpa_scales_the_converter_and_owns_its_replica_count(rendered):
-    assert not of_kind(rendered["defaults"], "HorizontalPodAutoscaler")
+    assert not maybe_named(rendered["defaults"], "HorizontalPodAutoscaler", "converter")
     objects = rendered["hpa"]
     hpa = named(objects, "HorizontalPodAutoscaler", "converter")
     converter = named(objects, "Deployment", "converter")
@@ -304,31 +305,50 @@ def test_the_hpa_scales_the_converter_and_owns_its_replica_count(rendered):
 
 
 @pytest.mark.chart
-def test_the_backend_keeps_its_storage_on_a_claim(rendered):
+def test_the_backend_keeps_its_state_in_postgresql_and_scales_out(rendered):
     objects = rendered["defaults"]
-    claim = named(objects, "PersistentVolumeClaim", "backend")
-    assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
     backend = named(objects, "Deployment", "backend")
-    volumes = {v["name"]: v for v in backend["spec"]["template"]["spec"]["volumes"]}
-    assert volumes["storage"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
-    assert backend["spec"]["strategy"] == {"type": "Recreate"}, "RWO volume: no overlap"
-    storage_dir = named(objects, "ConfigMap", "backend")["data"]["STORAGE_DIR"]
-    mounts = backend["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
-    assert {"name": "storage", "mountPath": storage_dir} in mounts
+    assert backend["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
+    assert named(objects, "HorizontalPodAutoscaler", "backend")["spec"]["minReplicas"] == 2
+    spec = backend["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert "emptyDir" in volumes["storage"], "only scratch space: no volume claim of its own"
+    assert not [c for c in of_kind(objects, "PersistentVolumeClaim") if "backend" in c["metadata"]["name"]]
+    (migrate,) = spec["initContainers"]
+    assert "phonicflow_backend migrate" in migrate["args"][0] and "seq 60" in migrate["args"][0]
+    for container in (migrate, spec["containers"][0]):
+        env = env_of(container)
+        assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "postgres-password"
+        assert env["DATABASE_URL"]["value"] == (
+            "postgresql+asyncpg://phonicflow:$(POSTGRES_PASSWORD)@pf-phonicflow-bot-postgresql:5432/phonicflow"
+        )
+    assert env_of(spec["containers"][0])["DATABASE_MIGRATE"]["value"] == "false"
 
-    existing = rendered["existing-claim"]
-    assert not of_kind(existing, "PersistentVolumeClaim")
-    spec = named(existing, "Deployment", "backend")["spec"]["template"]["spec"]
-    storage = next(v for v in spec["volumes"] if v["name"] == "storage")
-    assert storage["persistentVolumeClaim"]["claimName"] == "learner-history"
+    postgres = named(objects, "StatefulSet", "postgresql")
+    (claim,) = postgres["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "8Gi"
+    assert postgres["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"
+    pg_env = env_of(postgres["spec"]["template"]["spec"]["containers"][0])
+    assert "POSTGRES_PASSWORD" not in pg_env and "POSTGRES_PASSWORD_FILE" in pg_env
+    ingress = _policy_for(objects, "postgresql")["spec"]["ingress"]
+    assert [p for rule in ingress for p in rule["from"]] == [
+        {"podSelector": {"matchLabels": named(objects, "Deployment", "backend")["spec"]["selector"]["matchLabels"]}}
+    ]
+
+    external = rendered["external-postgresql"]
+    assert not maybe_named(external, "StatefulSet", "postgresql")
+    env = env_of(named(external, "Deployment", "backend")["spec"]["template"]["spec"]["containers"][0])
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "pg-url", "key": "url"}
+    egress = _policy_for(external, "backend")["spec"]["egress"]
+    assert any(p["port"] == 6432 for r in egress for p in r.get("ports", []))
 
 
 @pytest.mark.chart
 def test_external_redis_and_backend_replace_the_in_chart_ones(rendered):
     objects = rendered["external-redis-and-backend"]
     deployments = {d["metadata"]["name"].rsplit("-", 1)[1] for d in of_kind(objects, "Deployment")}
-    assert deployments == {"bot", "converter"}
-    assert not of_kind(objects, "PersistentVolumeClaim")
+    assert deployments == {"bot", "worker", "converter"}
+    assert not maybe_named(objects, "StatefulSet", "redis")
     config = named(objects, "ConfigMap", "bot")["data"]
     assert config["BACKEND_URL"] == "https://backend.example.org:8443"
     env = env_of(named(objects, "Deployment", "bot")["spec"]["template"]["spec"]["containers"][0])
@@ -340,9 +360,12 @@ def test_external_redis_and_backend_replace_the_in_chart_ones(rendered):
     assert env["REDIS_URL"]["value"] == "rediss://:$(REDIS_PASSWORD)@redis.example.org:6380/2"
     names = list(env)
     assert names.index("REDIS_PASSWORD") < names.index("REDIS_URL")
-    egress_ports = {p["port"] for rule in named(objects, "NetworkPolicy", "bot")["spec"]["egress"]
+    egress_ports = {p["port"] for rule in named(objects, "NetworkPolicy", "worker")["spec"]["egress"]
                     for p in rule.get("ports", [])}  # fmt: skip
     assert {8443, 6380, 443, 53} <= egress_ports
+    poller_ports = {p["port"] for rule in named(objects, "NetworkPolicy", "bot")["spec"]["egress"]
+                    for p in rule.get("ports", [])}  # fmt: skip
+    assert poller_ports == {6380, 443, 53}, "the poller talks to Redis and Telegram only"
 
 
 @pytest.mark.chart
@@ -372,7 +395,7 @@ def test_existing_secrets_are_used_and_the_chart_makes_none_it_does_not_need(ren
                 ref = entry.get("valueFrom", {}).get("secretKeyRef")
                 if ref:
                     refs.add(ref["name"])
-    assert refs == {"telegram-credentials", "bot-key", "redis-auth"}
+    assert refs == {"telegram-credentials", "bot-key", "redis-auth", "postgres-auth"}
 
 
 def _policy_for(objects: list[Obj], component: str) -> Obj:
@@ -403,10 +426,16 @@ def test_network_policies_allow_only_the_designed_paths(rendered):
         assert len(selecting) == 1, deployment["metadata"]["name"]
         assert set(selecting[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}
 
-    bot_egress = _policy_for(objects, "bot")["spec"]["egress"]
-    reachable = {c for rule in bot_egress for peer in rule.get("to", [])
-                 for c in ("converter", "backend", "redis", "emulator") if _selects(peer, c)}  # fmt: skip
-    assert reachable == {"converter", "backend", "redis"}
+    def reachable_from(component: str) -> set[str]:
+        egress = _policy_for(objects, component)["spec"]["egress"]
+        return {c for rule in egress for peer in rule.get("to", [])
+                for c in ("converter", "backend", "redis", "emulator", "postgresql")
+                if _selects(peer, c)}  # fmt: skip
+
+    assert reachable_from("bot") == {"redis"}, "the poller: Redis (and Telegram)"
+    assert reachable_from("worker") == {"converter", "backend", "redis"}
+    assert reachable_from("backend") == {"postgresql"}
+    bot_egress = _policy_for(objects, "worker")["spec"]["egress"]
     telegram = [r for r in bot_egress if any("ipBlock" in p for p in r.get("to", []))]
     assert [p["port"] for r in telegram for p in r["ports"]] == [443]
     # "anywhere on 443" leaves out what is inside the cluster and the cloud's metadata service
@@ -421,19 +450,22 @@ def test_network_policies_allow_only_the_designed_paths(rendered):
     for component, port in (("converter", 50051), ("backend", 8000), ("redis", 6379)):
         ingress = _policy_for(objects, component)["spec"]["ingress"]
         peers = [peer for rule in ingress for peer in rule["from"]]
-        assert any(_selects(peer, "bot") for peer in peers), component
+        assert any(_selects(peer, "worker") for peer in peers), component
         assert not any(
             _selects(peer, c) for peer in peers for c in ("converter", "backend", "redis")
         )
         assert {p["port"] for rule in ingress for p in rule["ports"]} == {port}
         egress = _policy_for(objects, component)["spec"].get("egress", [])
-        assert all({p["port"] for p in rule.get("ports", [])} == {53} for rule in egress), (
+        allowed = {53, 5432} if component == "backend" else {53}
+        assert all({p["port"] for p in rule.get("ports", [])} <= allowed for rule in egress), (
             f"{component} may only resolve names (no OTLP configured here)"
         )
     redis_peers = [
         peer for rule in _policy_for(objects, "redis")["spec"]["ingress"] for peer in rule["from"]
     ]
-    assert len(redis_peers) == 1, "only the bot talks to Redis"
+    assert {p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in redis_peers} == {
+        "bot", "worker"
+    }, "only the poller and the workers talk to Redis"
 
 
 @pytest.mark.chart

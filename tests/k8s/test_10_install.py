@@ -13,7 +13,7 @@ from phonicflow_testing.k8s import Cluster, Release
 
 pytestmark = [pytest.mark.k8s]
 
-COMPONENTS = {"bot", "converter", "backend", "redis", "emulator"}
+COMPONENTS = {"bot", "worker", "converter", "backend", "redis", "postgresql", "emulator"}
 
 
 def workloads(release: Release) -> list[dict]:
@@ -44,12 +44,6 @@ def test_every_component_runs_under_enforced_restricted_pod_security(
     assert "violates PodSecurity" in refused.stderr
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="when the bot starts before the emulator answers (most installs here, not all), "
-    "python-telegram-bot's bootstrap gives up after 0 retries and the pod restarts once; "
-    "bootstrap_retries=-1 comes with issue 11: drop this mark when it lands",
-)
 def test_no_pod_restarted_during_the_install(k8s_release: Release):
     restarts = {
         pod["metadata"]["name"]: sum(c["restartCount"] for c in pod["status"]["containerStatuses"])

@@ -140,7 +140,9 @@ def test_a_pod_outside_the_policies_reaches_none_of_the_release(
     k8s_release: Release, k8s_cluster: Cluster, probe_namespace: str, api_server: str
 ):
     targets = service_targets(k8s_release)
-    assert {"bot", "converter", "backend", "redis", "emulator"} <= set(targets)
+    assert {"bot", "worker", "converter", "backend", "redis", "postgresql", "emulator"} <= set(
+        targets
+    )
     result = k8s_cluster.run_pod(
         probe_namespace, "outsider", k8s_release.image("bot"),
         probe_code(list(targets.values()), api_server, window=10),
@@ -151,14 +153,20 @@ def test_a_pod_outside_the_policies_reaches_none_of_the_release(
 
 
 def test_the_bot_reaches_what_it_needs(k8s_release: Release, k8s_cluster: Cluster):
-    """The positive side of the test above: the same Services answer the bot."""
+    """The positive side of the test above: the same Services answer the poller and the
+    workers, each only what its role needs (only the backend reaches PostgreSQL)."""
     targets = service_targets(k8s_release)
-    needed = [targets[c] for c in ("converter", "backend", "redis", "emulator")]
-    bot = k8s_release.running_pods("bot")[0]["metadata"]["name"]
-    result = k8s_cluster.exec_python(k8s_release.namespace, bot, probe_code(needed, "", window=1))
-    assert result.returncode == 0, result.stderr
-    reached = json.loads(result.stdout.strip().splitlines()[-1])["reached"]
-    assert all(reached.values()), reached
+    for role, needs, not_needed in (
+        ("bot", ("redis", "emulator"), ("converter", "backend", "postgresql")),
+        ("worker", ("converter", "backend", "redis", "emulator"), ("postgresql",)),
+    ):
+        pod = k8s_release.running_pods(role)[0]["metadata"]["name"]
+        probe = probe_code([targets[c] for c in needs + not_needed], "", window=1)
+        result = k8s_cluster.exec_python(k8s_release.namespace, pod, probe)
+        assert result.returncode == 0, result.stderr
+        reached = json.loads(result.stdout.strip().splitlines()[-1])["reached"]
+        assert [c for c in needs if not reached[targets[c]]] == [], role
+        assert [c for c in not_needed if reached[targets[c]]] == [], role
 
 
 def test_an_unknown_pod_in_the_namespace_gets_no_traffic_at_all(
@@ -193,7 +201,9 @@ def test_the_bot_cannot_reach_private_addresses_on_443(
     seen = k8s_cluster.run_pod(probe_namespace, "control", k8s_release.image("bot"),
                                probe_code([decoy], "", window=3)).json()  # fmt: skip
     assert seen["reached"][decoy], "the decoy answers a pod no policy restricts"
-    bot = k8s_release.running_pods("bot")[0]["metadata"]["name"]
-    result = k8s_cluster.exec_python(k8s_release.namespace, bot, probe_code([decoy], "", window=10))
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1])["reached"] == {decoy: False}
+    for role in ("bot", "worker"):
+        pod = k8s_release.running_pods(role)[0]["metadata"]["name"]
+        probe = probe_code([decoy], "", window=8)
+        result = k8s_cluster.exec_python(k8s_release.namespace, pod, probe)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout.strip().splitlines()[-1])["reached"] == {decoy: False}, role

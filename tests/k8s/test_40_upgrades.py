@@ -18,10 +18,10 @@ pytestmark = [pytest.mark.k8s]
 #: A second tag of the same build (scripts/k8s/cluster-images.sh loads it): a new image reference
 #: rolls the pods exactly as a new release of the project would.
 NEXT_TAG = os.environ.get("PHONICFLOW_NEXT_IMAGE_TAG", f"{IMAGE_TAG}-next")
-#: The components whose image the upgrade under traffic changes. The backend joins once it runs
-#: two replicas with RollingUpdate (issue 12: PostgreSQL instead of a ReadWriteOnce volume);
-#: today it is one pod replaced by Recreate, and the learner would see it gone.
-ROLLED = ("bot", "converter")
+#: The images the upgrade under traffic changes (the bot's is the poller's and the workers').
+ROLLED = ("bot", "converter", "backend")
+#: The Deployments that roll with them.
+ROLLING = ("bot", "worker", "converter", "backend")
 
 _users = itertools.count(830_001)
 
@@ -55,19 +55,12 @@ def talk_during(system: ClusterSystem, action) -> tuple[list[str], object]:  # t
     return [m.get("text", "") for m in learner.messages()], (sent, result)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="a new bot pod's first calls are refused until the policy agent has programmed its "
-    "address (1-29 s with kube-router) and the bot gives up after ~0.6 s: the learner is told the "
-    "service is unreachable. Issue 11's retries (about 25 s, with refusals retried) fix it; make "
-    "this strict, then drop it, when they land",
-)
 def test_an_image_upgrade_under_traffic_gives_no_error_reply(
     k8s_system: ClusterSystem, k8s_release: Release
 ):
     values = with_tag(k8s_release.values, NEXT_TAG, ROLLED)
     texts, (sent, _) = talk_during(k8s_system, lambda: k8s_release.upgrade(values))
-    for component in ROLLED:
+    for component in ROLLING:
         assert k8s_release.image(component).endswith(f":{NEXT_TAG}"), component
     assert len(texts) == sent, f"{sent} messages sent, {len(texts)} answered"
     assert all("/practice" in t for t in texts), [t for t in texts if "/practice" not in t]
@@ -82,7 +75,7 @@ def test_a_rollback_restores_the_previous_images_and_the_bot_still_answers(
     history = k8s_release.history()
     previous = next(r["revision"] for r in reversed(history[:-1]))
     k8s_release.rollback(previous)
-    for component in ROLLED:
+    for component in ROLLING:
         assert k8s_release.image(component).endswith(f":{IMAGE_TAG}"), component
     learner = k8s_system.emulator.client.user(next(_users), first_name="Fabi")
     learner.send_voice(*voice_note("I want to speak English well"))

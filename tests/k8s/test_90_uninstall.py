@@ -35,4 +35,4 @@ def test_uninstall_leaves_only_the_kept_volumes(k8s_release: Release):
     eventually(lambda: not left(), timeout=150, interval=2, message=f"objects left: {left()}")
     claims = {c["metadata"]["name"] for c in cluster.get("pvc", "-n", ns)["items"]}
     assert claims == claims_before, "the learners' data outlives the release"
-    assert any("backend" in c for c in claims) and any("redis" in c for c in claims), claims
+    assert any("postgresql" in c for c in claims) and any("redis" in c for c in claims), claims

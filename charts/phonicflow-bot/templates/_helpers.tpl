@@ -355,3 +355,24 @@ restarted every pod.
 {{- index . 1 -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The backend's DATABASE_URL: the in-chart PostgreSQL with the kubelet splicing the password
+in from its Secret, or the whole URL from the user's Secret */}}
+{{- define "phonicflow.databaseEnv" -}}
+{{- $pg := .Values.postgresql -}}
+{{- if $pg.enabled }}
+- name: POSTGRES_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (include "phonicflow.secretName" .) $pg.auth.existingSecret }}
+      key: {{ ternary $pg.auth.existingSecretPasswordKey "postgres-password" (not (empty $pg.auth.existingSecret)) }}
+- name: DATABASE_URL
+  value: {{ printf "postgresql+asyncpg://%s:$(POSTGRES_PASSWORD)@%s:%d/%s" $pg.username (include "phonicflow.componentName" (list . "postgresql")) (int $pg.service.port) $pg.database | quote }}
+{{- else }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "postgresql.external.existingSecret is required when postgresql.enabled=false" $pg.external.existingSecret }}
+      key: {{ $pg.external.existingSecretUrlKey }}
+{{- end }}
+{{- end -}}
