@@ -313,7 +313,9 @@ def test_the_backend_keeps_its_state_in_postgresql_and_scales_out(rendered):
     spec = backend["spec"]["template"]["spec"]
     volumes = {v["name"]: v for v in spec["volumes"]}
     assert "emptyDir" in volumes["storage"], "only scratch space: no volume claim of its own"
-    assert not [c for c in of_kind(objects, "PersistentVolumeClaim") if "backend" in c["metadata"]["name"]]
+    assert not [
+        c for c in of_kind(objects, "PersistentVolumeClaim") if "backend" in c["metadata"]["name"]
+    ]
     (migrate,) = spec["initContainers"]
     assert "phonicflow_backend migrate" in migrate["args"][0] and "seq 60" in migrate["args"][0]
     for container in (migrate, spec["containers"][0]):
@@ -332,12 +334,20 @@ def test_the_backend_keeps_its_state_in_postgresql_and_scales_out(rendered):
     assert "POSTGRES_PASSWORD" not in pg_env and "POSTGRES_PASSWORD_FILE" in pg_env
     ingress = _policy_for(objects, "postgresql")["spec"]["ingress"]
     assert [p for rule in ingress for p in rule["from"]] == [
-        {"podSelector": {"matchLabels": named(objects, "Deployment", "backend")["spec"]["selector"]["matchLabels"]}}
+        {
+            "podSelector": {
+                "matchLabels": named(objects, "Deployment", "backend")["spec"]["selector"][
+                    "matchLabels"
+                ]
+            }
+        }
     ]
 
     external = rendered["external-postgresql"]
     assert not maybe_named(external, "StatefulSet", "postgresql")
-    env = env_of(named(external, "Deployment", "backend")["spec"]["template"]["spec"]["containers"][0])
+    env = env_of(
+        named(external, "Deployment", "backend")["spec"]["template"]["spec"]["containers"][0]
+    )
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "pg-url", "key": "url"}
     egress = _policy_for(external, "backend")["spec"]["egress"]
     assert any(p["port"] == 6432 for r in egress for p in r.get("ports", []))
@@ -463,9 +473,9 @@ def test_network_policies_allow_only_the_designed_paths(rendered):
     redis_peers = [
         peer for rule in _policy_for(objects, "redis")["spec"]["ingress"] for peer in rule["from"]
     ]
-    assert {p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in redis_peers} == {
-        "bot", "worker"
-    }, "only the poller and the workers talk to Redis"
+    assert {
+        p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in redis_peers
+    } == {"bot", "worker"}, "only the poller and the workers talk to Redis"
 
 
 @pytest.mark.chart
