@@ -14,6 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from phonicflow_testing.backend import rows_mentioning
+from phonicflow_testing.processes import eventually
 from phonicflow_testing.stub_backend import StubBackend
 
 HEADER_TIMEOUT_S = 1.0
@@ -114,8 +115,8 @@ def test_beyond_the_connection_limit_new_requests_get_503_at_once(backend: StubB
     finally:
         for s in held:
             s.close()
-    time.sleep(0.2)
-    assert httpx.get(f"{backend.url}/healthz", timeout=5).status_code == 200
+    # the held connections are released as the server notices them closed
+    eventually(lambda: httpx.get(f"{backend.url}/healthz", timeout=5).status_code == 200)
 
 
 @pytest.mark.parametrize(
@@ -137,12 +138,19 @@ def test_what_the_schema_forbids_is_refused_with_422(
     assert response.json()["code"] == "invalid_request"
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b"[1,", b'{"event": "x"'])
-def test_malformed_json_is_422_as_documented(client: httpx.Client, raw: bytes) -> None:
-    response = client.post(
-        "/bot/metrics", content=raw, headers={"content-type": "application/json"}
-    )
+@pytest.mark.parametrize("path", ["/bot/metrics", "/bot/session"])
+@pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b"\x8e3\xc1", b"[1,", b'{"event": "x"'])
+def test_malformed_json_is_422_as_documented(client: httpx.Client, path: str, raw: bytes) -> None:
+    response = client.post(path, content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_request"
+
+
+def test_integers_are_json_integers(client: httpx.Client) -> None:
+    """42.0 is an integer to JSON Schema; true and "42" are not."""
+    assert client.post("/bot/session", json={"telegram_user_id": 42.0}).status_code == 201
+    for bad in (True, "42", 42.5):
+        assert client.post("/bot/session", json={"telegram_user_id": bad}).status_code == 422
 
 
 def test_the_schema_states_the_limits_it_enforces(client: httpx.Client) -> None:
@@ -157,6 +165,7 @@ def test_the_schema_states_the_limits_it_enforces(client: httpx.Client) -> None:
     )
     assert "th" in str(focus["schema"]) and "final_s_ed" in str(focus["schema"])
     assert client.get("/practice/next", params={"focus": "klingon"}).status_code == 422
+    assert client.get("/practice/next", params={"focus": ""}).status_code == 422
 
 
 def test_a_wrong_method_names_every_method_the_path_serves(client: httpx.Client) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 #: The kinds of reply audio a turn can have (``GET /audio/{session_id}?audio_type=``).
 AudioType = Literal["coaching", "conversational"]
@@ -42,8 +42,19 @@ ReminderKind = Literal["daily", "weekly"]
 #: A 24-hour local time, ``HH:MM``.
 LocalTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["19:00"])]
 
-#: A Telegram user id: a positive integer, never a bool or a numeric string.
-TelegramUserId = Annotated[StrictInt, Field(gt=0, le=2**53, description="Telegram user id")]
+
+def _json_integer(value: object) -> object:
+    """A JSON integer: ``42`` or ``42.0`` (JSON does not tell them apart), never ``true`` or
+    ``"42"`` (pydantic's lax mode would take both)."""
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+#: Put after an integer's Field(...): the constraints stay in the JSON schema that way.
+JSON_INTEGER = BeforeValidator(_json_integer)
+#: A Telegram user id: a positive integer.
+TelegramUserId = Annotated[int, Field(gt=0, le=2**53, description="Telegram user id"), JSON_INTEGER]
 
 
 class Model(BaseModel):
@@ -125,7 +136,7 @@ class LabelRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     turn_id: str = Field(min_length=36, max_length=36)
-    word_index: Annotated[StrictInt, Field(ge=0, lt=200)]
+    word_index: Annotated[int, Field(ge=0, lt=200), JSON_INTEGER]
     correction: Correction = Field(description='"said_right", "said_wrong", or an error slug')
 
 
@@ -318,7 +329,7 @@ class LearnerSettingsUpdate(Model):
     model_config = ConfigDict(extra="forbid")
 
     language: Language | None = None
-    daily_goal: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
+    daily_goal: Annotated[int, Field(ge=1, le=100), JSON_INTEGER] | None = None
     reminder_time: LocalTime | None = None
     time_zone: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
         default=None,
@@ -363,7 +374,7 @@ class ReminderClaimRequest(Model):
     now: datetime | None = Field(
         default=None, description="Reference time (aware); default: the backend's clock."
     )
-    limit: Annotated[StrictInt, Field(ge=1, le=500)] = 50
+    limit: Annotated[int, Field(ge=1, le=500), JSON_INTEGER] = 50
 
 
 class ReminderClaimResponse(Model):

@@ -74,6 +74,12 @@ def install_error_handlers(app: FastAPI) -> None:
         code = getattr(exc, "code", None) or _DEFAULT_CODES.get(exc.status_code, "error")
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         headers = dict(exc.headers or {})
+        if exc.status_code == 400 and code == "bad_request" and "parsing the body" in detail:
+            # FastAPI's answer to a body it cannot decode (not JSON, not UTF-8): the
+            # documented status for a malformed body is 422
+            return JSONResponse(
+                error_body("the body is not valid JSON (or not UTF-8)", "invalid_request"), 422
+            )
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no such endpoint: {request.method} {request.url.path}"
         if exc.status_code == 405:

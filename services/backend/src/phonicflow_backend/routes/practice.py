@@ -49,6 +49,8 @@ async def practice_next(
         ),
     ] = None,
 ) -> PracticeItem:
+    if focus is not None and not focus.strip():
+        raise ApiError(422, "unknown_focus", "focus is empty; leave it out for any sound")
     try:
         family = normalize_focus(focus)
     except UnknownFocusError as exc:
