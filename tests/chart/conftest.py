@@ -70,7 +70,11 @@ SCENARIOS: dict[str, Obj] = {
     "observability": {
         "telegram": {"token": TOKEN},
         "otel": {"enabled": True, "endpoint": "http://otel-collector.observability:4317"},
-        "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}},
+        "metrics": {
+            "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}},
+            "prometheusRule": {"enabled": True},
+            "dashboard": {"enabled": True},
+        },
     },
     "external-postgresql": {
         "telegram": {"token": TOKEN},

@@ -22,7 +22,10 @@ from .conftest import SCENARIOS
 Obj = dict[str, Any]
 ALL = sorted(SCENARIOS)
 #: Objects of CRDs kubernetes-validate has no schema for, checked by hand below.
-CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
+CRD_KINDS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+}
 
 
 def named(objects: list[Obj], kind: str, component: str) -> Obj:
@@ -694,3 +697,29 @@ def test_redis_keeps_its_append_only_file_on_a_volume_that_outlives_the_release(
     assert claim["metadata"]["name"] == "data"
     assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
     assert redis["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"
+
+
+@pytest.mark.chart
+def test_the_alerts_and_the_dashboard_cover_the_seeds_targets(rendered):
+    assert not of_kind(rendered["defaults"], "PrometheusRule"), "optional: off by default"
+    objects = rendered["observability"]
+    (rule,) = of_kind(objects, "PrometheusRule")
+    alerts = {r["alert"]: r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert set(alerts) == {
+        "PhonicFlowErrorRateHigh", "PhonicFlowReplyLatencyHigh",
+        "PhonicFlowBacklogGrowing", "PhonicFlowBackendDown",
+    }  # fmt: skip
+    assert "> 0.01" in alerts["PhonicFlowErrorRateHigh"]
+    assert (
+        "0.95" in alerts["PhonicFlowReplyLatencyHigh"]
+        and "> 5" in alerts["PhonicFlowReplyLatencyHigh"]
+    )
+    assert "phonicflow_bot_stream_backlog" in alerts["PhonicFlowBacklogGrowing"]
+    assert all('namespace="phonicflow"' in e for e in alerts.values())
+    dashboard = named(objects, "ConfigMap", "dashboard")
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    board = json.loads(dashboard["data"]["phonicflow.json"])
+    exprs = " ".join(t["expr"] for p in board["panels"] for t in p["targets"])
+    for metric in ("phonicflow_bot_audio_processed_total", "phonicflow_bot_stage_seconds_bucket",
+                   "phonicflow_bot_active_sessions", "phonicflow_bot_backend_up"):  # fmt: skip
+        assert metric in exprs, metric
