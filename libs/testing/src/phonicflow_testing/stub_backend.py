@@ -15,6 +15,11 @@ Usage::
         httpx.post(f"{backend.url}/bot/session", headers={"X-Bot-Key": "k"})
         backend.engines.transcript = "i tink so"
 
+As its own process, with the fault layer (:mod:`phonicflow_testing.fault_layer`) in front, for
+tests of the bot that drive it from another process::
+
+    python -m phonicflow_testing.stub_backend --port 8000 --storage DIR [--bot-key KEY]
+
 Settings come from ``env`` exactly as the process would read them (``BackendSettings``).
 ``clock`` (a callable returning an aware datetime) is the time turns and progress are stored
 at: a test moves it to play out days of practice without sleeping.
@@ -107,8 +112,9 @@ class StubBackend:
         env: Mapping[str, str] | None = None,
         engines: StubEngines | None = None,
         clock: Callable[[], datetime] | None = None,
+        port: int | None = None,
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()
         self.clock = clock
         self.url = f"http://127.0.0.1:{self.port}"
         self.storage_dir = storage_dir
@@ -126,7 +132,8 @@ class StubBackend:
         self._thread: threading.Thread | None = None
         self._server: Any = None
 
-    def start(self) -> StubBackend:
+    def server(self, *, with_faults: bool = False) -> Any:
+        """A ``uvicorn.Server`` of the real app on the stub engines (not started)."""
         import uvicorn
 
         from phonicflow_backend.app import create_app
@@ -137,8 +144,28 @@ class StubBackend:
         values: dict[str, Any] = {name.lower(): value for name, value in self.env.items()}
         settings = BackendSettings(**values)
         extra = {"clock": self.clock} if self.clock is not None else {}
-        app = create_app(settings, load_engines=self.engines.build, **extra)
-        self._server = uvicorn.Server(server_config(app, settings))
+        app: Any = create_app(settings, load_engines=self.engines.build, **extra)
+        if with_faults:
+            from phonicflow_testing.fault_layer import FaultLayer
+
+            store = app.state.backend.store
+
+            async def wipe() -> None:
+                from phonicflow_backend.db.schema import Base
+
+                async with store.engine.begin() as conn:
+                    for table in reversed(Base.metadata.sorted_tables):
+                        await conn.execute(table.delete())
+
+            def set_engines(values: dict[str, Any]) -> None:
+                for name, value in values.items():
+                    setattr(self.engines, name, value)
+
+            app = FaultLayer(app, on_wipe=wipe, on_engines=set_engines)
+        return uvicorn.Server(server_config(app, settings))
+
+    def start(self) -> StubBackend:
+        self._server = self.server()
         self._server.install_signal_handlers = lambda: None  # not the main thread
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._server.serve()), name="stub-backend", daemon=True
@@ -174,3 +201,25 @@ class StubBackend:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="the real backend on stub engines, with faults")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--storage", type=Path, required=True)
+    parser.add_argument("--bot-key", default=None)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    env = {"LOG_LEVEL": "WARNING"}
+    if args.bot_key:
+        env["BOT_PRIVATE_KEY"] = args.bot_key
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    backend = StubBackend(args.storage, env=env, port=args.port)
+    backend.server(with_faults=True).run()
+
+
+if __name__ == "__main__":
+    main()

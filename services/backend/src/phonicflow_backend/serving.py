@@ -21,6 +21,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from phonicflow_backend.config import BackendSettings
@@ -71,7 +72,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
 
-def server_config(app: FastAPI, settings: BackendSettings) -> uvicorn.Config:
+def server_config(app: ASGIApp, settings: BackendSettings) -> uvicorn.Config:
     protocol = type(
         "GuardedHttpProtocol",
         (GuardedHttpProtocol,),
