@@ -115,7 +115,7 @@ def test_history_then_delete_leaves_nothing_anywhere(system, learner):
 def test_delete_reaches_every_session_even_after_the_bot_forgot_them(system, learner):
     """The issue's trial: after /new, /delete left the earlier session on disk; and a bot that
     lost its memory (Redis wiped) could never find it again."""
-    database = f"sqlite+aiosqlite:///{system.storage_dir / 'phonicflow.db'}"
+    database = system.database_url
     learner.send_text("My first session words")
     wait_until(lambda: len(learner.messages()) >= 2, message="a reply in the first session")
     first = str((session_of(system, learner.chat_id) or {})["session_id"])
