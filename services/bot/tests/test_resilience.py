@@ -216,6 +216,11 @@ def test_health_readiness_and_metrics(
     user.send_voice(voice_ogg, duration=2)
     user.wait_for_messages(3, timeout=WAIT)
     assert metric(bot, "phonicflow_bot_updates_total", type="voice") == voices + 1
+    # counted when the handler returns, which is just after the learner has the last reply
+    eventually(
+        lambda: metric(bot, "phonicflow_bot_audio_processed_total", outcome="ok") > processed,
+        timeout=5,
+    )
     assert metric(bot, "phonicflow_bot_audio_processed_total", outcome="ok") == processed + 1
     assert metric(bot, "phonicflow_bot_stage_seconds_count", stage="convert") == converted + 1
     assert metric(bot, "phonicflow_bot_stage_seconds_count", stage="total") > 0
