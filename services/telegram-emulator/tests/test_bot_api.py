@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from phonicflow_emulator.testing import EmulatorHandle, running_emulator
+from phonicflow_emulator.testing import EmulatorHandle, png, running_emulator
 
 LONG_POLL = 5  # seconds a getUpdates may wait in these tests
 
@@ -372,6 +372,33 @@ def test_bot_uploads_can_be_resent_by_file_id(emulator: EmulatorHandle) -> None:
     assert error(emulator, "sendVoice", chat_id=1001, voice="no-such-file") == (
         400,
         "Bad Request: wrong file identifier/HTTP URL specified",
+    )
+
+
+def test_photos_are_stored_with_their_size_and_caption(emulator: EmulatorHandle) -> None:
+    emulator.client.user(1001, first_name="Ana")
+    picture = png(80, 60)
+    sent = _http.post(
+        f"{emulator.api_base_url}{emulator.token}/sendPhoto",
+        data={"chat_id": "1001", "caption": "<b>Streak</b>: 3 days", "parse_mode": "HTML"},
+        files={"photo": ("progress.png", picture, "image/png")},
+    ).json()["result"]
+    (size,) = sent["photo"]
+    assert (size["width"], size["height"], size["file_size"]) == (80, 60, len(picture))
+    assert sent["caption"] == "Streak: 3 days"
+    assert sent["caption_entities"] == [{"type": "bold", "offset": 0, "length": 6}]
+    assert emulator.client.download(size["file_id"]) == picture
+    resent = ok(emulator, "sendPhoto", chat_id=1001, photo=size["file_id"])
+    assert resent["photo"][0]["file_id"] == size["file_id"]
+    assert [c["method"] for c in emulator.client.calls("sendPhoto")] == ["sendPhoto"] * 2
+    refused = _http.post(
+        f"{emulator.api_base_url}{emulator.token}/sendPhoto",
+        data={"chat_id": "1001"},
+        files={"photo": ("notes.txt", b"not a picture", "text/plain")},
+    ).json()
+    assert (refused["error_code"], refused["description"]) == (
+        400,
+        "Bad Request: IMAGE_PROCESS_FAILED",
     )
 
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from phonicflow_emulator.testing import EmulatorHandle
+from phonicflow_emulator.testing import EmulatorHandle, png
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -133,6 +133,27 @@ def test_a_learner_chats_with_the_bot_from_the_browser(
     expect(voice_bubble).to_contain_text("Listen to me")
 
     page.screenshot(path=SCREENSHOT, full_page=True)
+
+
+def test_a_photo_from_the_bot_is_shown_as_a_picture(emulator: EmulatorHandle, page: Page) -> None:
+    emulator.client.user(2002, first_name="Bia")
+    page.goto(emulator.url)
+    page.locator("[data-testid=user]", has_text="Bia").click()
+    sent = httpx.post(
+        f"{emulator.api_base_url}{emulator.token}/sendPhoto",
+        data={"chat_id": "2002", "caption": "Your progress"},
+        files={"photo": ("progress.png", png(120, 90), "image/png")},
+        timeout=30,
+    ).json()["result"]
+    bubble = page.locator(f"[data-message-id='{sent['message_id']}']")
+    picture = bubble.get_by_test_id("photo")
+    expect(picture).to_have_attribute("src", f"/_emu/files/{sent['photo'][0]['file_id']}")
+    expect(bubble).to_contain_text("Your progress")
+    # decoded by the browser, not just an <img> pointing somewhere
+    page.wait_for_function(
+        "(img) => img.complete && img.naturalWidth === 120 && img.naturalHeight === 90",
+        arg=picture.element_handle(),
+    )
 
 
 def test_a_new_learner_can_be_added_from_the_page(emulator: EmulatorHandle, page: Page) -> None:

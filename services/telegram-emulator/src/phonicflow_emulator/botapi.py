@@ -32,6 +32,8 @@ MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_GET_FILE_BYTES = 20 * 1024 * 1024
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+#: Telegram's limit for a photo sent by a bot.
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_UPDATES_LIMIT = 100
 MAX_COMMANDS = 100
 MAX_CALLBACK_ANSWER_LENGTH = 200
@@ -549,6 +551,52 @@ async def send_document(api: BotApi, params: Params) -> JSON:
     return await _send_media(api, params, "document")
 
 
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG or JPEG, read from its header; None for anything else."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(b"\xff\xd8"):
+        i = 2
+        while i + 9 < len(data) and data[i] == 0xFF:
+            marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(
+                    data[i + 5 : i + 7], "big"
+                )
+            i += 2 + length
+    return None
+
+
+async def send_photo(api: BotApi, params: Params) -> JSON:
+    """sendPhoto: Telegram answers with the picture as a list of PhotoSize (its thumbnails and
+    the original); the emulator keeps one size, the upload itself. Like Telegram, it refuses
+    what is not an image it can read (PNG or JPEG here) and photos over 10 MB."""
+    chat = _chat(api, params)
+    stored = await _input_file(api, params, "photo", "photo")
+    size = image_size(stored.data)
+    if size is None:
+        raise bad_request("IMAGE_PROCESS_FAILED")
+    if stored.size > MAX_PHOTO_BYTES:
+        raise bad_request("PHOTO_INVALID_DIMENSIONS")
+    caption, caption_entities = _formatted(params, "caption", "caption_entities")
+    if utf16_len(caption) > MAX_CAPTION_LENGTH:
+        raise bad_request("message caption is too long")
+    width, height = size
+    photo = {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "width": width,
+        "height": height,
+        "file_size": stored.size,
+    }
+    content: JSON = {"photo": [photo]}
+    if caption:
+        content["caption"] = caption
+        if caption_entities:
+            content["caption_entities"] = caption_entities
+    return await _send(api, chat, params, content)
+
+
 async def send_video_note(api: BotApi, params: Params) -> JSON:
     return await _send_media(api, params, "video_note")
 
@@ -670,6 +718,7 @@ METHODS: dict[str, Method] = {
         "sendVoice": send_voice,
         "sendAudio": send_audio,
         "sendDocument": send_document,
+        "sendPhoto": send_photo,
         "sendVideoNote": send_video_note,
         "getFile": get_file,
         "setMyCommands": set_my_commands,
@@ -697,6 +746,7 @@ CANONICAL_NAMES = {
         "sendVoice",
         "sendAudio",
         "sendDocument",
+        "sendPhoto",
         "sendVideoNote",
         "getFile",
         "setMyCommands",

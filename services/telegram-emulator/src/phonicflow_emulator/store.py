@@ -30,8 +30,15 @@ _FILE_FOLDERS = {
     "audio": "music",
     "video_note": "video_notes",
     "document": "documents",
+    "photo": "photos",
 }
-_DEFAULT_EXTENSIONS = {"voice": "oga", "audio": "mp3", "video_note": "mp4", "document": "bin"}
+_DEFAULT_EXTENSIONS = {
+    "voice": "oga",
+    "audio": "mp3",
+    "video_note": "mp4",
+    "document": "bin",
+    "photo": "jpg",
+}
 
 
 def now() -> int:
@@ -299,6 +306,9 @@ def _update_kind(update: JSON) -> str:
 
 def _file_id_prefix(kind: str) -> str:
     # Real file_ids are opaque base64; a per-kind prefix makes them easy to tell apart in logs.
-    return {"voice": "AwACAgEAAx", "audio": "CQACAgEAAx", "video_note": "DQACAgEAAx"}.get(
-        kind, "BQACAgEAAx"
-    )
+    return {
+        "voice": "AwACAgEAAx",
+        "audio": "CQACAgEAAx",
+        "video_note": "DQACAgEAAx",
+        "photo": "AgACAgEAAx",
+    }.get(kind, "BQACAgEAAx")

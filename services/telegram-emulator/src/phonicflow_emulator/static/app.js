@@ -232,6 +232,19 @@ function mediaBlock(message) {
     const what = message.voice ? "Voice message" : item.title || item.file_name || "Audio";
     label.textContent = `${what} · ${item.duration ?? "?"} s · ${Math.ceil((item.file_size || 0) / 1024)} KB`;
     block.append(audio, label);
+  } else if (message.photo?.length) {
+    // Telegram sends the sizes smallest first: show the largest.
+    const size = message.photo[message.photo.length - 1];
+    const img = document.createElement("img");
+    img.className = "photo";
+    img.src = fileUrl(size);
+    img.alt = message.caption || "Photo";
+    img.dataset.testid = "photo";
+    if (size.width && size.height) {
+      img.width = size.width;
+      img.height = size.height;
+    }
+    block.append(img);
   } else if (message.video_note) {
     const video = document.createElement("video");
     video.controls = true;
