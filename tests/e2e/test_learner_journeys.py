@@ -74,7 +74,7 @@ def test_practice_mode_flags_a_planted_th_mistake(system, learner):
     learner.send_voice(*voice_note(planted))
     reply, *_ = learner.wait_for_messages(count=3, timeout=60)
     assert "⚠️" in reply["text"], reply["text"]
-    assert "TH→" in reply["text"], reply["text"]
+    assert "TH sounded like" in reply["text"], reply["text"]
 
 
 def test_history_then_delete_leaves_nothing_anywhere(system, learner):

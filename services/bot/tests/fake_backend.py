@@ -25,7 +25,7 @@ arrives meanwhile waits for it, as in the real backend.
 Every answer is built through the contract's models (:mod:`phonicflow_common.contract`), so
 the fake cannot drift from what the bot parses. The transcript and scores depend only on the
 input so tests can assert on them: a WAV turn is
-"heard" as ``i tink tree trees are dere`` with a TH→T error on "think"; a text turn echoes the
+"heard" as ``i tink tree trees are dere`` with a TH→T error ("TH sounded like T") on "think"; a text turn echoes the
 text. This is a stand-in for the real backend, which the whole-system tests use instead.
 """
 

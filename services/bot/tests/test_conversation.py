@@ -94,8 +94,8 @@ def test_voice_note_round_trip_gives_feedback_text_and_two_real_voice_notes(
 
     body = text_reply["text"]
     assert "I heard: i tink tree trees are dere" in body
-    assert "⚠️ “think” → heard “tink” (TH→T)" in body
-    assert "✅ trees" in body and "❌ “are” — not heard" in body
+    assert "⚠️ “think” → heard “tink” (TH sounded like T)" in body
+    assert "✅ trees" in body and "❌ “are” — not heard (word missing)" in body
     assert "Score: 62/100" in body
     assert 'Watch the TH sound in "think" <&>.' in body  # backend text escaped, shown verbatim
     assert "Cuidado com o som de TH" in body

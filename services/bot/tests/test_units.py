@@ -118,6 +118,10 @@ def test_feedback_escapes_learner_text_and_reads_at_a_glance() -> None:
                     word("trees", "trees", 95, None),
                     word("are", "", 0, "omitted"),
                     word("x<y", "x", 20, "brand_new_slug"),
+                    word("this", "this", 40, "th_to_z"),
+                    word("the", "the", 30, None),
+                    word("for", "for", 60, None),
+                    {**word("Zorgle", "", 0, None), "scored": False},
                 ],
             },
         }
@@ -125,12 +129,20 @@ def test_feedback_escapes_learner_text_and_reads_at_a_glance() -> None:
     html = format_feedback(result, "en")
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 🌳" in html
     assert "Say &lt;b&gt;th&lt;/b&gt;" in html
-    assert "⚠️ “think” → heard “tink” (TH→T)" in html
-    assert "✅ trees" in html
-    assert "❌ “are” — not heard" in html
-    assert "“x&lt;y” → heard “x” (brand new slug)" in html
+    assert "⚠️ “think” → heard “tink” (TH sounded like T)" in html
+    assert "✅ trees" in html and "✅ for" in html
+    assert "❌ “are” — not heard (word missing)" in html
+    assert "“x&lt;y” → heard “x” (didn't sound right)" in html  # a newer backend's slug
+    assert "⚠️ “this” — TH sounded like Z" in html  # heard as written: the reason alone
+    assert "⚠️ “the” — not clear" in html
+    assert "➖ “Zorgle” — couldn't check this one" in html
     assert "Score:</b> 72/100" in html
+    for line in html.splitlines():
+        if line.startswith(("⚠️", "❌")):
+            assert "(" in line or " — " in line, f"a verdict without its reason: {line}"
     pt = format_feedback(result, "pt")
+    assert "⚠️ “this” — TH saiu como Z" in pt and "(TH saiu como T)" in pt
+    assert "th to z" not in pt and "th_to_z" not in pt
     assert pt.index("Diga th") < pt.index("Say &lt;b&gt;")  # learner's language first
 
 

@@ -159,6 +159,11 @@ class WordResult(Model):
     end: float
     tip_en: str
     tip_pt: str
+    scored: bool = Field(
+        default=True,
+        description="False when the word could not be checked (no pronunciation known, or the "
+        "note could not be aligned): no verdict, not an error.",
+    )
 
 
 class Pronunciation(Model):

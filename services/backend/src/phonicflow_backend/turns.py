@@ -135,6 +135,7 @@ def build_response(session_id: str, turn_id: str, result: TurnResult) -> Process
                     end=w.end,
                     tip_en=w.tip_en,
                     tip_pt=w.tip_pt,
+                    scored=w.scored,
                 )
                 for w in assessment.words
             ],

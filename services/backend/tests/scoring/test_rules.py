@@ -8,6 +8,7 @@ from phonicflow_backend.scoring import ERRORS
 from phonicflow_backend.scoring._lexicon import ipa_to_arpabet
 from phonicflow_backend.scoring._text import number_words, tokenize
 from phonicflow_backend.scoring._variants import RULES, variants
+from phonicflow_common.catalogue import ERROR_CATALOGUE, ERROR_TYPES, error_label, error_tip
 
 
 def keys(text: str) -> list[str]:
@@ -84,14 +85,25 @@ def test_every_rule_and_outcome_is_in_the_catalogue_with_both_tips() -> None:
     assert set(required) <= set(ERRORS)
     for slug, pattern in ERRORS.items():
         assert pattern.slug == slug
-        assert pattern.error_type in {
-            "substitution",
-            "omission",
-            "insertion",
-            "vowel_insertion",
-            "deletion",
-        }
+        assert pattern.error_type in ERROR_TYPES
         assert pattern.tip_en and pattern.tip_pt and pattern.tip_en != pattern.tip_pt
+
+
+def test_every_type_the_scorer_can_emit_has_a_label_and_a_tip_in_both_languages() -> None:
+    """The bot shows these labels: a slug without one would reach a learner as "(th to z)"."""
+    emitted = set(RULES) | {"omitted", "mispronounced"}
+    assert emitted <= set(ERROR_CATALOGUE), "every slug the scorer emits is in the shared catalogue"
+    assert ERRORS is ERROR_CATALOGUE, "the scorer reads the one shared catalogue"
+    for slug in emitted:
+        entry = ERROR_CATALOGUE[slug]
+        for lang in ("en", "pt"):
+            label, tip = error_label(slug, lang), error_tip(slug, lang)
+            assert label and tip, (slug, lang)
+            assert "_" not in label and slug.replace("_", " ") not in label.lower(), label
+        assert entry.label_en != entry.label_pt, slug
+        assert entry.tip_en != entry.tip_pt, slug
+    labels_pt = [ERROR_CATALOGUE[slug].label_pt for slug in emitted]
+    assert len(set(labels_pt)) == len(labels_pt), "each error has its own name"
 
 
 def test_espeak_ipa_maps_onto_the_models_phones() -> None:

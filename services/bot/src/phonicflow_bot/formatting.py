@@ -15,31 +15,18 @@ from __future__ import annotations
 import html
 
 from phonicflow_bot.i18n import text
+from phonicflow_common.catalogue import error_label as catalogue_label
 from phonicflow_common.contract import HistoryItem, ProcessResponse, WordResult
 
 #: Telegram's limit for one message's text.
 MAX_MESSAGE_CHARS = 4096
 #: Turns per /history page.
 HISTORY_PAGE_SIZE = 5
-#: A word at or above this score counts as good.
-GOOD_WORD_SCORE = 70.0
+#: A word the scorer found no error in still gets ⚠️ "not clear" below this score (the scorer's
+#: midpoint: a flagged word scores at most 50), so a well-said note is not dotted with warnings.
+UNCLEAR_WORD_SCORE = 50.0
 #: Longest excerpt of a turn shown in /history.
 HISTORY_EXCERPT_CHARS = 160
-
-_ERROR_LABELS: dict[str, dict[str, str]] = {
-    "th_to_t": {"en": "TH→T", "pt": "TH→T"},
-    "th_to_d": {"en": "TH→D", "pt": "TH→D"},
-    "th_to_f": {"en": "TH→F", "pt": "TH→F"},
-    "th_to_s": {"en": "TH→S", "pt": "TH→S"},
-    "vowel_insertion": {"en": "extra vowel at the end", "pt": "vogal extra no final"},
-    "h_dropped": {"en": "H dropped", "pt": "H não pronunciado"},
-    "r_as_h": {"en": "R sounded like H", "pt": "R com som de H"},
-    "i_ih_confusion": {"en": "long/short I", "pt": "I longo/curto"},
-    "final_s_dropped": {"en": "final S dropped", "pt": "S final sumiu"},
-    "final_ed_dropped": {"en": "final -ED dropped", "pt": "-ED final sumiu"},
-    "omitted": {"en": "word missing", "pt": "palavra faltando"},
-    "mispronounced": {"en": "mispronounced", "pt": "pronúncia diferente"},
-}
 
 
 def escape(value: object) -> str:
@@ -47,10 +34,8 @@ def escape(value: object) -> str:
 
 
 def error_label(slug: str, lang: str) -> str:
-    label = _ERROR_LABELS.get(slug)
-    if label is None:
-        return escape(slug.replace("_", " "))
-    return label.get(lang, label["en"])
+    """The learner-facing name of an error (from the shared catalogue), escaped."""
+    return escape(catalogue_label(slug, lang))
 
 
 def _score(value: float) -> str:
@@ -58,16 +43,27 @@ def _score(value: float) -> str:
 
 
 def format_word(word: WordResult, lang: str) -> str:
-    """``✅ trees`` or ``⚠️ "think" → heard "tink" (TH→T)`` or ``❌ "are" — not heard``."""
+    """One line per word; every ⚠️/❌ says why:
+
+    ``✅ trees`` · ``⚠️ “think” → heard “tink” (TH sounded like T)`` · ``⚠️ “the” — TH sounded
+    like D`` (heard as written, the reason alone) · ``⚠️ “are” — not clear`` (no catalogue error,
+    low score) · ``❌ “are” — not heard (word missing)`` · ``➖ “Zorgle” — couldn't check``.
+    """
     expected = escape(word.expected or word.heard or "?")
-    heard = word.heard
+    heard = word.heard.strip()
     slug = word.error
-    if not slug and word.score >= GOOD_WORD_SCORE:
-        return f"✅ {expected}"
-    if not heard:
-        return f"❌ “{expected}” — {text(lang, 'word_missing')}"
-    label = f" ({error_label(slug, lang)})" if slug else ""
-    return f"⚠️ “{expected}” → {text(lang, 'word_heard')} “{escape(heard)}”{label}"
+    if not word.scored:
+        return f"➖ “{expected}” — {text(lang, 'word_not_checked')}"
+    if not slug:
+        if word.score >= UNCLEAR_WORD_SCORE:
+            return f"✅ {expected}"
+        return f"⚠️ “{expected}” — {text(lang, 'word_unclear')}"
+    label = error_label(slug, lang)
+    if slug == "omitted" or not heard:
+        return f"❌ “{expected}” — {text(lang, 'word_missing')} ({label})"
+    if heard.casefold() == (word.expected or "").strip().casefold():
+        return f"⚠️ “{expected}” — {label}"
+    return f"⚠️ “{expected}” → {text(lang, 'word_heard')} “{escape(heard)}” ({label})"
 
 
 def truncate(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:

@@ -121,6 +121,8 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "words": {"en": "<b>Word by word</b>", "pt": "<b>Palavra por palavra</b>"},
     "word_heard": {"en": "heard", "pt": "ouvi"},
     "word_missing": {"en": "not heard", "pt": "não ouvi"},
+    "word_unclear": {"en": "not clear", "pt": "não ficou claro"},
+    "word_not_checked": {"en": "couldn't check this one", "pt": "não deu para avaliar"},
     "coaching": {"en": "🧑‍🏫 <b>Coaching</b>", "pt": "🧑‍🏫 <b>Dicas</b>"},
     "reply": {"en": "💬 <b>Reply</b>", "pt": "💬 <b>Resposta</b>"},
     "btn_replay": {"en": "🔊 Replay", "pt": "🔊 Ouvir de novo"},

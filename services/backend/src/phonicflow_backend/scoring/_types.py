@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-#: error_type values a WordResult can carry
-ERROR_TYPES = ("substitution", "omission", "insertion", "vowel_insertion", "deletion")
+from phonicflow_common.catalogue import ErrorEntry
+
+#: One entry of the error catalogue (defined once, in phonicflow_common.catalogue).
+ErrorPattern = ErrorEntry
 
 
 class ScoringError(ValueError):
@@ -43,17 +45,6 @@ class Assessment:
     overall_score: float
     words: list[WordResult]
     aligned: bool
-
-
-@dataclass(frozen=True)
-class ErrorPattern:
-    """One entry of the error catalogue: a typical Brazilian-learner error and how to fix it."""
-
-    slug: str
-    description: str
-    error_type: str
-    tip_en: str
-    tip_pt: str
 
 
 # Defaults, documented where they are chosen (see docs/scoring.md for the reasoning).
