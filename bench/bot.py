@@ -223,8 +223,9 @@ async def run_level(
     backend_url: str,
     redis_url: str,
     processes: Processes,
+    id_base: int,
 ) -> dict[str, Any]:
-    base = 100_000 * level
+    base = id_base + 100_000 * level
     users = [await client.user(base + n, first_name=f"L{n}") for n in range(level)]
     # Warm-up: every learner gets a session before timing starts.
     await asyncio.gather(*(user.send_text("/start") for user in users))
@@ -262,13 +263,14 @@ async def run_closed_loop(
     backend_url: str,
     redis_url: str,
     processes: Processes,
+    id_base: int,
 ) -> dict[str, Any]:
     """``learners`` learners practise for ``duration`` seconds, each in a loop: send a voice
     note, wait for its three replies, think (uniform in ``think`` seconds: listening to the
     replies and recording the next note), send the next one. Starts are spread over the first
     think window, as people do not all press "send" in the same millisecond."""
     rng = random.Random(SEED)
-    users = [await client.user(900_000 + n, first_name=f"C{n}") for n in range(learners)]
+    users = [await client.user(id_base + 900_000 + n, first_name=f"C{n}") for n in range(learners)]
     await asyncio.gather(*(user.send_text("/start") for user in users))
     await asyncio.gather(*(user.wait_for_messages(1, timeout=60) for user in users))
     by_id = {user.id: user for user in users}
@@ -368,7 +370,11 @@ async def measure(
     backend_url: str,
     redis_url: str,
     processes: Processes,
+    id_base: int,
 ) -> list[dict[str, Any]]:
+    """One run of the levels and the loop. ``id_base`` keeps each run's learners new: a learner
+    of an earlier run already has messages, so its warm-up /start would count as answered at
+    once and its reply land inside the timed window (read as a doubled answer)."""
     ogg = encode(synth_wav("I think three trees are there"), "ogg")
     client = AsyncEmulatorClient(emulator_url, timeout=120)
     try:
@@ -381,6 +387,7 @@ async def measure(
                 backend_url,
                 redis_url,
                 processes,
+                id_base,
             )
             for level in levels
         ]
@@ -388,7 +395,15 @@ async def measure(
             learners, think, duration = closed_loop
             rows.append(
                 await run_closed_loop(
-                    client, learners, think, duration, ogg, backend_url, redis_url, processes
+                    client,
+                    learners,
+                    think,
+                    duration,
+                    ogg,
+                    backend_url,
+                    redis_url,
+                    processes,
+                    id_base,
                 )
             )
         return rows
@@ -511,7 +526,7 @@ def main() -> int:
                     measured = asyncio.run(
                         measure(
                             levels, args.rounds, loop, emulator.url, backend_url, redis_url,
-                            processes,
+                            processes, 100_000_000 * len(rows),
                         )
                     )  # fmt: skip
                 for row in measured:
