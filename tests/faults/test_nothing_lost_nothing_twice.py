@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -112,7 +113,7 @@ def inflict(stack: Stack, started: float, log: list[str]) -> None:
             stack.kill_intake()
             stack.start_intake()
         elif what == "worker":
-            index = worker_turn % len(stack.workers)
+            index = busy_worker(stack, fallback=worker_turn % len(stack.workers))
             worker_turn += 1
             stack.kill_worker(index)
             stack.start_worker(index)
@@ -122,6 +123,34 @@ def inflict(stack: Stack, started: float, log: list[str]) -> None:
         else:
             stack.restart_redis()
         log.append(f"{at:>5.1f} s  {what}: back after {time.monotonic() - began:.1f} s")
+
+
+def busy_worker(stack: Stack, fallback: int, within: float = 8.0) -> int:
+    """The worker holding an update right now (pending in the group under its consumer name,
+    ``<host>-<pid>-<random>``), so that the kill meets work in hand; after ``within`` seconds
+    of idle workers, ``fallback``."""
+    host = socket.gethostname()
+    client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
+    deadline = time.monotonic() + within
+    try:
+        while time.monotonic() < deadline:
+            try:
+                holders = {
+                    c["name"]
+                    for c in client.xpending(keys.UPDATES, keys.WORKERS)["consumers"]
+                    if int(c["pending"])
+                }
+            except redis.RedisError:
+                holders = set()
+            for index, worker in enumerate(stack.workers):
+                if worker is not None and worker.running:
+                    prefix = f"{host}-{worker.pid}-"
+                    if any(name.startswith(prefix) for name in holders):
+                        return index
+            time.sleep(0.05)
+    finally:
+        client.close()
+    return fallback
 
 
 def message_windows(events: list[dict[str, Any]]) -> list[list[str]]:
