@@ -26,7 +26,9 @@ draining, restarting, or busy with its wait queue full), RESOURCE_EXHAUSTED (gRP
 concurrent-call cap on the converter) and a server's CANCELLED are retried by gRPC itself (the
 service config's retryPolicy) within the call deadline, and each connection watches its
 converter's health, so a converter pod draining or restarting does not fail the learner's
-message. The client keeps at most ``max_in_flight`` calls open, so one bot does not flood a
+message. With no converter reachable at all, a call waits for one (``wait_for_ready``) until
+its deadline (CONVERTER_TIMEOUT) rather than failing at once: after a rollout replaced every
+converter pod, DNS may name the old pods for a while. The client keeps at most ``max_in_flight`` calls open, so one bot does not flood a
 converter. OpenTelemetry's aio client interceptors put the trace context into the call
 metadata.
 """
@@ -184,7 +186,11 @@ class ConverterClient:
         """One RPC (gRPC's retries included) within ``timeout``."""
         async with self._slots:
             try:
-                return await method(request, timeout=self.timeout)
+                # wait_for_ready: with no converter reachable yet (all of them restarting, or
+                # DNS still naming the pods a rollout just replaced: CoreDNS caches answers for
+                # up to 30 s) the call waits for one within its deadline instead of failing at
+                # once; a converter that answers "busy" is still retried by the retryPolicy.
+                return await method(request, timeout=self.timeout, wait_for_ready=True)
             except grpc.aio.AioRpcError as exc:
                 raise _classify(exc) from None
 
