@@ -83,7 +83,7 @@ def test_a_converter_back_within_the_deadline_is_waited_for_not_reported(
 ) -> None:
     # Every converter gone for a moment (a rollout replacing them all): the note waits for one
     # within CONVERTER_TIMEOUT (5 s here) instead of failing on the first refused connection.
-    user = learner(emulator, 3015)
+    user = learner(emulator, 3115)
     converter.stop()
     try:
         user.send_voice(voice_ogg, duration=2)
