@@ -93,7 +93,7 @@ def test_past_grpcs_own_cap_a_call_is_turned_away_before_the_converter_reads_it(
         watches.pop().cancel()
     # one slot free again: served, once the server has seen the cancel (it arrives as its own
     # frame, so the very next call can still find the slot taken)
-    assert served_within(lambda: capped.stub.ToWav(request, timeout=5).wav, seconds=5)
+    assert eventually(lambda: _unless_busy(lambda: capped.stub.ToWav(request, timeout=5).wav), 5)
     for watch in watches:
         watch.cancel()
 
@@ -309,16 +309,14 @@ def test_the_converter_needs_no_ffmpeg_binary_it_never_spawns_one(
     assert "Couldn't find ffmpeg" not in bare.process.logs()
 
 
-def served_within(call, seconds: float) -> bool:
-    """True once `call` returns truthy; RESOURCE_EXHAUSTED until then means the slot is not free yet."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return bool(call())
-        except grpc.RpcError as exc:
-            if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED or time.monotonic() > deadline:
-                raise
-        time.sleep(0.05)
+def _unless_busy(call):  # type: ignore[no-untyped-def]
+    """``call()``, or None while gRPC still refuses it as RESOURCE_EXHAUSTED (for eventually)."""
+    try:
+        return call()
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+            raise
+        return None
 
 
 def _conversion_seconds(logs: str, operation: str) -> list[float]:
