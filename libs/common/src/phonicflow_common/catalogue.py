@@ -217,11 +217,8 @@ ERROR_CATALOGUE: dict[str, ErrorEntry] = {entry.slug: entry for entry in _ENTRIE
 
 def error_label(slug: str, lang: str) -> str:
     """The learner-facing name of ``slug`` in ``lang``; an unknown slug (a newer backend) gets
-    a neutral wording rather than its raw name."""
-    entry = ERROR_CATALOGUE.get(slug)
-    if entry is None:
-        return "não saiu certo" if lang == "pt" else "didn't sound right"
-    return entry.label(lang)
+    the neutral "mispronounced" wording rather than its raw name."""
+    return ERROR_CATALOGUE.get(slug, ERROR_CATALOGUE["mispronounced"]).label(lang)
 
 
 def error_tip(slug: str, lang: str) -> str:
