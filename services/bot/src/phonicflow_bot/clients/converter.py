@@ -28,9 +28,9 @@ service config's retryPolicy) within the call deadline, and each connection watc
 converter's health, so a converter pod draining or restarting does not fail the learner's
 message. With no converter reachable at all, a call waits for one (``wait_for_ready``) until
 its deadline (CONVERTER_TIMEOUT) rather than failing at once: after a rollout replaced every
-converter pod, DNS may name the old pods for a while. The client keeps at most ``max_in_flight`` calls open, so one bot does not flood a
-converter. OpenTelemetry's aio client interceptors put the trace context into the call
-metadata.
+converter pod, DNS may name the old pods for a while. The client keeps at most
+``max_in_flight`` calls open, so one bot does not flood a converter. OpenTelemetry's aio client
+interceptors put the trace context into the call metadata.
 """
 
 from __future__ import annotations
