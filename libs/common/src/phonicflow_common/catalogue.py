@@ -215,6 +215,23 @@ _ENTRIES = (
 ERROR_CATALOGUE: dict[str, ErrorEntry] = {entry.slug: entry for entry in _ENTRIES}
 
 
+#: The sound families errors are grouped in for progress and drills (the practice focuses), in
+#: the order a learner sees them, with their names (English, Portuguese).
+SOUND_FAMILIES: dict[str, tuple[str, str]] = {
+    "th": ("TH (think, this)", "TH (think, this)"),
+    "vowel_insertion": ("final consonants (big, not bigi)", "consoantes finais (big, não bigi)"),
+    "h_r": ("H and R (house, red)", "H e R (house, red)"),
+    "i_ih": ("short i and long ee (ship, sheep)", "i curto e ee longo (ship, sheep)"),
+    "final_s_ed": ("final -s and -ed (trees, worked)", "-s e -ed finais (trees, worked)"),
+}
+
+
+def family_label(family: str, lang: str) -> str:
+    """The learner-facing name of a sound family (its own name when unknown)."""
+    en, pt = SOUND_FAMILIES.get(family, (family, family))
+    return pt if lang == "pt" else en
+
+
 def error_label(slug: str, lang: str) -> str:
     """The learner-facing name of ``slug`` in ``lang``; an unknown slug (a newer backend) gets
     the neutral "mispronounced" wording rather than its raw name."""
@@ -230,8 +247,10 @@ def error_tip(slug: str, lang: str) -> str:
 __all__ = [
     "ERROR_CATALOGUE",
     "ERROR_TYPES",
+    "SOUND_FAMILIES",
     "ErrorEntry",
     "ErrorType",
     "error_label",
     "error_tip",
+    "family_label",
 ]

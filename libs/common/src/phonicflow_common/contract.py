@@ -39,6 +39,9 @@ PracticeReason = Literal["weakest", "not_tried", "review", "requested"]
 Trend = Literal["up", "down", "steady", "new"]
 #: The messages the reminder sender sends.
 ReminderKind = Literal["daily", "weekly"]
+#: How a claimed reminder's send went: sent; failed (offered again later); blocked (Telegram's
+#: 403: reminders stop until the learner writes again).
+ReminderOutcome = Literal["sent", "failed", "blocked"]
 #: A 24-hour local time, ``HH:MM``.
 LocalTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["19:00"])]
 
@@ -389,7 +392,7 @@ class ReminderClaimResponse(Model):
 class ReminderOutcomeRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
-    outcome: Literal["sent", "failed", "blocked"] = Field(
+    outcome: ReminderOutcome = Field(
         description="sent; failed (transient: offered again later); blocked (Telegram 403: "
         "reminders stop until the learner writes again)."
     )
@@ -480,6 +483,7 @@ __all__ = [
     "ReminderClaimRequest",
     "ReminderClaimResponse",
     "ReminderKind",
+    "ReminderOutcome",
     "ReminderOutcomeRequest",
     "ReminderOutcomeResponse",
     "SoundCount",

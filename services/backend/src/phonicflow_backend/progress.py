@@ -39,6 +39,7 @@ from phonicflow_backend.practice import (
 # The scorer's rewrite rules (slug → rule on a word's phones) are what it can hear; a word no
 # rule of a family applies to cannot get that family wrong, so it is no attempt at it.
 from phonicflow_backend.scoring._variants import RULES
+from phonicflow_common.catalogue import SOUND_FAMILIES
 from phonicflow_common.contract import PracticeReason, Pronunciation, Trend, WordResult
 
 #: Sound families, in the order the learner sees them (the practice groups).
@@ -54,13 +55,6 @@ TREND_STEP = 0.2
 #: Drill sentences counted as "done recently" for the choice of the next one.
 RECENT_DRILLS = 10
 
-_LABELS: dict[str, tuple[str, str]] = {
-    "th": ("TH (think, this)", "TH (think, this)"),
-    "vowel_insertion": ("final consonants (big, not bigi)", "consoantes finais (big, não bigi)"),
-    "h_r": ("H and R (house, red)", "H e R (house, red)"),
-    "i_ih": ("short i and long ee (ship, sheep)", "i curto e ee longo (ship, sheep)"),
-    "final_s_ed": ("final -s and -ed (trees, worked)", "-s e -ed finais (trees, worked)"),
-}
 # Slugs the practice groups do not name yet but whose family is plain.
 _MORE_SLUGS = {"th_to_z": "th", "initial_vowel_insertion": "vowel_insertion", "h_as_r": "h_r"}
 _WORD_EDGES = re.compile(r"^[^\w']+|[^\w']+$")
@@ -81,7 +75,7 @@ def family_of(slug: str | None) -> str | None:
 
 def label(family: str) -> tuple[str, str]:
     """(English, Portuguese) name of a family."""
-    return _LABELS.get(family, (family, family))
+    return SOUND_FAMILIES.get(family, (family, family))
 
 
 def _sentence_key(text: str) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,12 +31,19 @@ from phonicflow_backend.db.learners import LearnerRules, insert_once, practice_d
 from phonicflow_backend.db.schema import Learner, PracticeDay, SoundDay
 from phonicflow_backend.db.schema import Reminder as ReminderRow
 from phonicflow_backend.localtime import local_day, next_occurrence, zone_or_default
-from phonicflow_common.contract import Reminder, ReminderKind, SoundCount, SoundRef, WeekSummary
+from phonicflow_common.contract import (
+    Reminder,
+    ReminderKind,
+    ReminderOutcome,
+    SoundCount,
+    SoundRef,
+    WeekSummary,
+)
 
 if TYPE_CHECKING:
     from phonicflow_backend.db.store import Store
 
-Outcome = Literal["sent", "failed", "blocked"]
+Outcome = ReminderOutcome
 
 
 async def sweep(conn: AsyncConnection, now: datetime, learner_rules: LearnerRules) -> int:
