@@ -37,7 +37,12 @@ from telegram.ext import (
 from phonicflow_bot.clients.telegram import AiohttpRequest
 from phonicflow_bot.config import BotSettings
 from phonicflow_bot.context import CONTEXT_TYPES, BotApplication
-from phonicflow_bot.handlers import audio_handler, callback_handler, message_handler
+from phonicflow_bot.handlers import (
+    audio_handler,
+    callback_handler,
+    message_handler,
+    progress_handler,
+)
 from phonicflow_bot.handlers.gate import on_error, rate_limit_gate
 from phonicflow_bot.i18n import COMMANDS, LANGUAGES
 from phonicflow_bot.journal import JournaledBot
@@ -63,6 +68,10 @@ COMMAND_HANDLERS = {
     "delete": message_handler.delete,
     "language": message_handler.language,
     "practice": message_handler.practice,
+    "progress": progress_handler.progress,
+    "goal": progress_handler.goal,
+    "remind": progress_handler.remind,
+    "export": progress_handler.export,
 }
 
 

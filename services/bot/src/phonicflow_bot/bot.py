@@ -68,7 +68,14 @@ from phonicflow_bot.context import SERVICES_KEY, BotServices
 from phonicflow_bot.health import Check, HealthServer
 from phonicflow_bot.intake.poller import Poller
 from phonicflow_bot.intake.webhook import WebhookReceiver, register
+from phonicflow_bot.journal import JournaledBot
 from phonicflow_bot.rate_limit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from phonicflow_bot.reminders import (
+    MemorySentMarks,
+    RedisSentMarks,
+    ReminderSender,
+    SentMarks,
+)
 from phonicflow_bot.update_log import MemoryUpdateLog, RedisUpdateLog, UpdateLog
 from phonicflow_bot.worker import Worker
 from phonicflow_common.runtime import freeze_startup_heap
@@ -170,6 +177,18 @@ async def serve(settings: BotSettings) -> None:
                     await asyncio.gather(worker_task, return_exceptions=True)
 
                 stack.push_async_callback(stop_worker)
+                if settings.bot_reminders:
+                    sender = reminder_sender(settings, bot, services, redis)
+                    reminders_stop = asyncio.Event()
+                    reminders_task = asyncio.create_task(
+                        sender.run(reminders_stop), name="reminders"
+                    )
+
+                    async def stop_reminders() -> None:
+                        reminders_stop.set()
+                        await asyncio.gather(reminders_task, return_exceptions=True)
+
+                    stack.push_async_callback(stop_reminders)
             if takes_in and settings.bot_webhook_url:
                 receiver = WebhookReceiver(update_log, settings)
                 await receiver.start()
@@ -235,6 +254,22 @@ async def build_services(settings: BotSettings, redis: Redis | None) -> BotServi
             limiter = MemoryRateLimiter(settings.bot_rate_limit_mpm)
     sessions = SessionManager(store, backend, timeout_hours=settings.session_timeout_hours)
     return BotServices(settings, backend, converter, sessions, limiter)
+
+
+def reminder_sender(
+    settings: BotSettings, bot: JournaledBot, services: BotServices, redis: Redis | None
+) -> ReminderSender:
+    """The reminder sender of a process that handles updates; with Redis, its send budget and
+    "already sent" marks are shared by every worker."""
+    rate = settings.bot_reminder_rate_per_second
+    if redis is not None:
+        marks: SentMarks = RedisSentMarks(redis)
+        budget: RateLimiter = RedisRateLimiter(redis, rate, window=1)
+    else:
+        marks, budget = MemorySentMarks(), MemoryRateLimiter(rate, window=1)
+    return ReminderSender(
+        bot, services.backend, marks, budget, poll_seconds=settings.bot_reminder_poll_seconds
+    )
 
 
 def health_server(

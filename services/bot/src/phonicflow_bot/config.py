@@ -96,6 +96,18 @@ class BotSettings(ServiceSettings):
     bot_outgoing_rate_per_second: float = Field(
         default=30.0, gt=0, description="Telegram's overall flood limit for one bot."
     )
+    bot_reminders: bool = Field(
+        default=True, description="Send the reminders and weekly summaries learners asked for."
+    )
+    bot_reminder_poll_seconds: float = Field(
+        default=30.0, gt=0, description="Seconds between two looks for reminders that are due."
+    )
+    bot_reminder_rate_per_second: int = Field(
+        default=10,
+        gt=0,
+        description="Reminders sent per second by all senders together (the rest of Telegram's "
+        "~30/s stays for replies).",
+    )
     bot_send_max_retries: int = Field(
         default=3, ge=0, description="Retries of a send after Telegram's retry_after."
     )

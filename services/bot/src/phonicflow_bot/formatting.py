@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import html
 
-from phonicflow_bot.i18n import text
+from phonicflow_bot.i18n import count, text
 from phonicflow_common.catalogue import error_label as catalogue_label
-from phonicflow_common.contract import HistoryItem, ProcessResponse, WordResult
+from phonicflow_common.catalogue import family_label
+from phonicflow_common.contract import HistoryItem, NoteProgress, ProcessResponse, WordResult
 
 #: Telegram's limit for one message's text.
 MAX_MESSAGE_CHARS = 4096
@@ -107,6 +108,9 @@ def format_feedback(result: ProcessResponse, lang: str) -> str:
             parts.append(f"{_flag(lang)} {escape(first)}")
         if second:
             parts.append(f"{_flag('en' if lang == 'pt' else 'pt')} <i>{escape(second)}</i>")
+    if result.progress is not None:
+        parts.append("")
+        parts.extend(note_progress_lines(result.progress, lang))
     reply_en = result.conversational_response
     reply_pt = result.conversational_response_portuguese
     if reply_en:
@@ -116,6 +120,33 @@ def format_feedback(result: ProcessResponse, lang: str) -> str:
         if reply_pt:
             parts.append(f"🇧🇷 <i>{escape(reply_pt)}</i>")
     return truncate("\n".join(parts).strip())
+
+
+def note_progress_lines(progress: NoteProgress, lang: str) -> list[str]:
+    """After a voice note: the day against the goal and the streak; how the drilled sound
+    goes, and "mastered" when this note made it so."""
+    streak = count(lang, "day", progress.streak_days)
+    lines = [
+        text(
+            lang,
+            "note_progress",
+            today=progress.notes_today,
+            goal=progress.daily_goal,
+            streak=streak,
+        )
+    ]
+    if progress.goal_just_met:
+        lines.append(text(lang, "goal_just_met"))
+    drill = progress.drill
+    if drill is not None:
+        values = {
+            "sound": escape(family_label(drill.focus, lang)),
+            "right": drill.recent_right,
+            "attempts": drill.recent_attempts,
+        }
+        key = "drill_mastered" if drill.newly_mastered else "drill_outcome"
+        lines.append(text(lang, key, **values))
+    return lines
 
 
 def _flag(lang: str) -> str:

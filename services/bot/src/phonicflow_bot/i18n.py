@@ -37,6 +37,9 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "(/practice th for TH, also h_r, i_ih, final_s_ed, vowel_insertion)\n"
         "/feedback – repeat your last feedback\n/history – your recent turns\n"
         "/status – your session\n/new – start a new conversation\n"
+        "/progress – your progress per sound\n/goal – your daily goal (/goal 5)\n"
+        "/remind – a daily reminder (/remind 19:00, /remind off)\n"
+        "/export – everything I keep about you, as a file\n"
         "/language – English or Portuguese\n/delete – erase everything about you\n"
         "/help – this message",
         "pt": "<b>O que eu sei fazer</b>\n"
@@ -46,6 +49,9 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "(/practice th para o TH; também h_r, i_ih, final_s_ed, vowel_insertion)\n"
         "/feedback – repetir o último feedback\n/history – suas últimas mensagens\n"
         "/status – sua sessão\n/new – começar uma nova conversa\n"
+        "/progress – seu progresso por som\n/goal – sua meta diária (/goal 5)\n"
+        "/remind – um lembrete por dia (/remind 19:00, /remind off)\n"
+        "/export – tudo o que eu guardo sobre você, em um arquivo\n"
         "/language – inglês ou português\n/delete – apagar tudo sobre você\n"
         "/help – esta mensagem",
     },
@@ -185,6 +191,141 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "😓 I couldn't get a practice sentence right now. Please try again in a minute.",
         "pt": "😓 Não consegui uma frase para praticar agora. Tente de novo em um minuto.",
     },
+    # -- progress, goal, reminders, export (issue 15) --
+    "status_progress": {
+        "en": "🔥 Streak: {streak} · Today: {today}/{goal} notes (/goal to change)",
+        "pt": "🔥 Sequência: {streak} · Hoje: {today}/{goal} áudios (mude com /goal)",
+    },
+    "progress_caption": {
+        "en": "🔥 Streak: <b>{streak}</b> · today {today}/{goal} notes",
+        "pt": "🔥 Sequência: <b>{streak}</b> · hoje {today}/{goal} áudios",
+    },
+    "progress_sounds": {
+        "en": "💪 Best: {best} ({best_pct}%) · 🎯 Next: {weakest} → /practice",
+        "pt": "💪 Melhor som: {best} ({best_pct}%) · 🎯 Próximo: {weakest} → /practice",
+    },
+    "progress_no_sounds": {
+        "en": "🎯 Send a voice note or try /practice: your sounds show up here.",
+        "pt": "🎯 Mande um áudio ou use /practice: seus sons aparecem aqui.",
+    },
+    "progress_none": {
+        "en": "📭 No progress yet: send me a voice note or try /practice, then /progress shows "
+        "how you're doing.",
+        "pt": "📭 Ainda não tenho seu progresso: mande um áudio ou use /practice, depois é só "
+        "pedir /progress.",
+    },
+    "goal_show": {
+        "en": "🎯 Your daily goal is <b>{goal}</b> notes. Change it with /goal 10 (1 to 100).",
+        "pt": "🎯 Sua meta diária é de <b>{goal}</b> áudios. Para mudar, mande /goal 10 (de 1 a "
+        "100).",
+    },
+    "goal_set": {
+        "en": "✅ Daily goal: <b>{goal}</b> notes a day.",
+        "pt": "✅ Meta diária: <b>{goal}</b> áudios por dia.",
+    },
+    "goal_invalid": {
+        "en": "🤔 Give a number of notes from 1 to 100, e.g. /goal 5.",
+        "pt": "🤔 Mande um número de áudios de 1 a 100, por exemplo /goal 5.",
+    },
+    "remind_off_now": {
+        "en": "⏰ Reminders are off. /remind 19:00 sends one nudge a day at 19:00 your time "
+        "when your goal isn't met yet, and a summary of your week on Sundays. If your time zone "
+        "isn't {zone}, add it: /remind 19:00 Europe/Lisbon or /remind 19:00 -03:00.",
+        "pt": "⏰ Os lembretes estão desligados. Com /remind 19:00 eu mando um lembrete por dia "
+        "às 19:00 no seu horário, quando você ainda não bateu a meta, e um resumo da semana aos "
+        "domingos. Se o seu fuso não for {zone}, informe: /remind 19:00 Europe/Lisbon ou "
+        "/remind 19:00 -03:00.",
+    },
+    "remind_on": {
+        "en": "⏰ I'll nudge you at <b>{time}</b> ({zone}) on days your goal isn't met yet, and "
+        "send a summary of your week on Sundays. /remind off stops them.",
+        "pt": "⏰ Vou te lembrar às <b>{time}</b> ({zone}) nos dias em que a meta ainda não foi "
+        "batida, e mandar um resumo da semana aos domingos. Para parar: /remind off.",
+    },
+    "remind_stopped": {
+        "en": "🔕 Reminders off. /remind 19:00 turns them on again.",
+        "pt": "🔕 Lembretes desligados. Para religar: /remind 19:00.",
+    },
+    "remind_invalid": {
+        "en": "🤔 I didn't get that time. Try /remind 19:00, /remind 7:30 America/Sao_Paulo or "
+        "/remind off.",
+        "pt": "🤔 Não entendi o horário. Tente /remind 19:00, /remind 7:30 America/Sao_Paulo ou "
+        "/remind off.",
+    },
+    "remind_bad_zone": {
+        "en": "🤔 I don't know the time zone “{zone}”. Use a name like America/Sao_Paulo or an "
+        "offset like -03:00.",
+        "pt": "🤔 Não conheço o fuso “{zone}”. Use um nome como America/Sao_Paulo ou um "
+        "deslocamento como -03:00.",
+    },
+    "reminder_daily": {
+        "en": "⏰ Time for a little English! Today: {today}/{goal} notes. 🔥 Streak: {streak}.\n"
+        "Send me a voice note, or try /practice.",
+        "pt": "⏰ Bora praticar um pouquinho de inglês? Hoje: {today}/{goal} áudios. 🔥 "
+        "Sequência: {streak}.\nMande um áudio ou use /practice.",
+    },
+    "reminder_daily_first": {
+        "en": "⏰ Time for a little English! Today: {today}/{goal} notes — start a streak "
+        "today.\nSend me a voice note, or try /practice.",
+        "pt": "⏰ Bora praticar um pouquinho de inglês? Hoje: {today}/{goal} áudios — comece "
+        "uma sequência hoje!\nMande um áudio ou use /practice.",
+    },
+    "reminder_weekly": {
+        "en": "📅 <b>Your week</b> ({start} – {end})\n🎙 {notes} on {days}",
+        "pt": "📅 <b>Sua semana</b> ({start} – {end})\n🎙 {notes} em {days}",
+    },
+    "reminder_weekly_best": {
+        "en": "💪 Best: {sound} ({pct}%)",
+        "pt": "💪 Melhor som: {sound} ({pct}%)",
+    },
+    "reminder_weekly_weakest": {
+        "en": "🎯 To work on: {sound} ({pct}%) → /practice",
+        "pt": "🎯 Para treinar: {sound} ({pct}%) → /practice",
+    },
+    "export_caption": {
+        "en": "📦 Everything I keep about you, as JSON. /delete erases it all.",
+        "pt": "📦 Tudo o que eu guardo sobre você, em JSON. /delete apaga tudo.",
+    },
+    "export_none": {
+        "en": "📭 I keep nothing about you yet.",
+        "pt": "📭 Ainda não guardo nada sobre você.",
+    },
+    "practice_reason_weakest": {
+        "en": "📌 Your weakest sound right now: <b>{sound}</b>.",
+        "pt": "📌 Seu som mais difícil agora: <b>{sound}</b>.",
+    },
+    "practice_reason_not_tried": {
+        "en": "📌 A sound you haven't practised yet: <b>{sound}</b>.",
+        "pt": "📌 Um som que você ainda não treinou: <b>{sound}</b>.",
+    },
+    "practice_reason_review": {
+        "en": "📌 You've mastered every sound — a review of <b>{sound}</b>.",
+        "pt": "📌 Você dominou todos os sons — uma revisão de <b>{sound}</b>.",
+    },
+    "note_progress": {
+        "en": "🔥 Today {today}/{goal} · streak: {streak}",
+        "pt": "🔥 Hoje {today}/{goal} · sequência: {streak}",
+    },
+    "goal_just_met": {
+        "en": "🎉 Daily goal reached! See how you're doing with /progress.",
+        "pt": "🎉 Meta do dia batida! Veja seu progresso em /progress.",
+    },
+    "drill_outcome": {
+        "en": "🎯 {sound}: {right} of your last {attempts} right.",
+        "pt": "🎯 {sound}: {right} de {attempts} certas nas últimas tentativas.",
+    },
+    "drill_mastered": {
+        "en": "🏆 You've mastered <b>{sound}</b> ({right} of the last {attempts} right)! The next "
+        "sentence moves on to another sound.",
+        "pt": "🏆 Você dominou <b>{sound}</b> ({right} de {attempts} certas)! A próxima frase já "
+        "é de outro som.",
+    },
+}
+
+#: Words whose form depends on a count: (one, many) per language.
+_PLURALS: dict[str, dict[Language, tuple[str, str]]] = {
+    "day": {"en": ("{n} day", "{n} days"), "pt": ("{n} dia", "{n} dias")},
+    "note": {"en": ("{n} note", "{n} notes"), "pt": ("{n} áudio", "{n} áudios")},
 }
 
 #: Telegram's command menu, one description per language (setMyCommands).
@@ -197,6 +338,10 @@ COMMANDS: dict[str, dict[Language, str]] = {
     "new": {"en": "Start a new conversation", "pt": "Começar uma nova conversa"},
     "language": {"en": "English or Portuguese", "pt": "Inglês ou português"},
     "delete": {"en": "Erase everything about you", "pt": "Apagar tudo sobre você"},
+    "progress": {"en": "Your progress per sound", "pt": "Seu progresso por som"},
+    "goal": {"en": "Your daily goal", "pt": "Sua meta diária"},
+    "remind": {"en": "A daily reminder", "pt": "Um lembrete por dia"},
+    "export": {"en": "Your data as a file", "pt": "Seus dados em um arquivo"},
     "help": {"en": "What I can do", "pt": "O que eu sei fazer"},
 }
 
@@ -218,6 +363,12 @@ def text(lang: str, key: str, **values: object) -> str:
     variants = _TEXTS[key]
     template = variants.get(as_language(lang), variants[DEFAULT_LANGUAGE])
     return template.format(**values) if values else template
+
+
+def count(lang: str, word: str, n: int) -> str:
+    """``n`` with ``word`` in the right form: count("pt", "day", 1) → "1 dia"."""
+    one, many = _PLURALS[word][as_language(lang)]
+    return (one if n == 1 else many).format(n=n)
 
 
 def text_keys() -> list[str]:

@@ -27,6 +27,13 @@ The update log (:mod:`phonicflow_bot.update_log`), short-lived by design:
 - ``phonicflow:journal:{update_id}`` — hash of what handling the update already did (replies
   sent, memoised steps), so handling it again resumes instead of repeating; 24 h.
 
+The reminder sender (:mod:`phonicflow_bot.reminders`):
+
+- ``phonicflow:ratelimit:0`` — the bot-wide reminder budget of the current second (user id 0
+  is the bot itself);
+- ``phonicflow:reminder-sent:{user_id}:{local_date}:{kind}`` — the reminder went out (so one
+  offered again after its sender died before reporting is not sent twice); 2 days.
+
 These keys span hash slots: the bot needs one Redis (or a primary), not Redis Cluster.
 """
 
@@ -56,6 +63,10 @@ def rate_limit_notice(user_id: int) -> str:
 def all_for_user(user_id: int) -> list[str]:
     """Every per-learner key (the sorted-set member is removed separately)."""
     return [session(user_id), rate_limit(user_id), rate_limit_notice(user_id)]
+
+
+def reminder_sent(user_id: int, local_date: str, kind: str) -> str:
+    return f"{PREFIX}:reminder-sent:{user_id}:{local_date}:{kind}"
 
 
 def seen(update_id: int) -> str:

@@ -11,6 +11,8 @@
 - ``phonicflow_bot_rate_limited_total`` — messages refused by the per-learner limit;
 - ``phonicflow_bot_active_sessions`` — learners active in the last 24 h;
 - ``phonicflow_bot_backend_up`` — 1 when the last backend health probe passed;
+- ``phonicflow_bot_reminders_total{kind,outcome}`` — reminders this process handled: daily |
+  weekly, sent | blocked (403) | failed (offered again later);
 
 the update log (:mod:`phonicflow_bot.update_log`; the gauges describe the whole log, so every
 process reports the same values):
@@ -62,6 +64,12 @@ BACKEND_UP = Gauge(
     "phonicflow_bot_backend_up", "1 when the backend's /healthz answered 200", registry=REGISTRY
 )
 
+REMINDERS = Counter(
+    "phonicflow_bot_reminders",
+    "Reminders sent, or not, by this process",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
 INTAKE = Counter(
     "phonicflow_bot_intake_updates",
     "Updates taken in",

@@ -64,9 +64,15 @@ from phonicflow_common.contract import (
     HistoryItem,
     HistoryResponse,
     LearnerDeleted,
+    LearnerExport,
     LearnerSession,
+    LearnerSettings,
+    LearnerSettingsUpdate,
     PracticeItem,
     ProcessResponse,
+    ProgressResponse,
+    ReminderClaimResponse,
+    ReminderOutcome,
 )
 
 log = logging.getLogger(__name__)
@@ -364,12 +370,66 @@ class BackendClient:
         return True
 
     async def practice_next(
-        self, exclude: str | None = None, focus: str | None = None
+        self,
+        exclude: str | None = None,
+        focus: str | None = None,
+        telegram_user_id: int | None = None,
     ) -> PracticeItem:
-        """GET /practice/next → a sentence to say; 422 unknown_focus."""
-        params = {k: v for k, v in {"exclude": exclude, "focus": focus}.items() if v} or None
+        """GET /practice/next → a sentence to say; 422 unknown_focus. With a learner, and no
+        focus, the backend picks their weakest sound (and a sentence not drilled recently)."""
+        wanted = {"exclude": exclude, "focus": focus, "telegram_user_id": telegram_user_id}
+        params = {k: str(v) for k, v in wanted.items() if v} or None
         response = await self._request("GET", "/practice/next", params=params)
         return _parse(response, PracticeItem)
+
+    async def progress(self, telegram_user_id: int) -> ProgressResponse | None:
+        """GET /learner/{id}/progress; None for a learner the backend does not know yet."""
+        try:
+            answer = await self._request("GET", f"/learner/{telegram_user_id}/progress")
+        except NotFound:
+            return None
+        return _parse(answer, ProgressResponse)
+
+    async def progress_picture(self, telegram_user_id: int, language: str) -> bytes:
+        """GET /learner/{id}/progress.png: the /progress picture (NotFound: unknown learner)."""
+        path = f"/learner/{telegram_user_id}/progress.png"
+        return (await self._request("GET", path, params={"language": language})).content
+
+    async def update_settings(
+        self, telegram_user_id: int, changes: LearnerSettingsUpdate
+    ) -> LearnerSettings:
+        """PATCH /learner/{id}/settings with the fields set in ``changes`` (422: bad zone);
+        with none, the learner's settings as they are (the learner is made if new)."""
+        body = changes.model_dump(mode="json", exclude_unset=True)
+        answer = await self._request(
+            "PATCH", f"/learner/{telegram_user_id}/settings", json_body=body
+        )
+        return _parse(answer, LearnerSettings)
+
+    async def export(self, telegram_user_id: int) -> LearnerExport | None:
+        """GET /learner/{id}/export: everything stored about the learner; None if nothing."""
+        try:
+            answer = await self._request("GET", f"/learner/{telegram_user_id}/export")
+        except NotFound:
+            return None
+        return _parse(answer, LearnerExport)
+
+    async def claim_reminders(self, limit: int) -> ReminderClaimResponse:
+        """POST /reminders/claim: the reminders due now (the backend's clock), each handed to
+        this caller alone."""
+        answer = await self._request("POST", "/reminders/claim", json_body={"limit": limit})
+        return _parse(answer, ReminderClaimResponse)
+
+    async def report_reminder(self, claim_id: str, outcome: ReminderOutcome) -> bool:
+        """POST /reminders/{claim}/outcome; False when the claim's lease had already run out
+        (the backend offered it again)."""
+        try:
+            await self._request(
+                "POST", f"/reminders/{claim_id}/outcome", json_body={"outcome": outcome}
+            )
+        except NotFound:
+            return False
+        return True
 
     async def practice_audio(self, sentence_id: str) -> bytes:
         """GET /practice/{id}/audio → the reference pronunciation as WAV."""

@@ -44,6 +44,7 @@ from phonicflow_bot.formatting import escape, format_feedback, format_history
 from phonicflow_bot.i18n import Language, detect_language, text
 from phonicflow_bot.journal import memo
 from phonicflow_bot.telemetry import stage
+from phonicflow_common.catalogue import family_label
 from phonicflow_common.contract import AUDIO_TYPES, AudioType, PracticeItem, ProcessResponse
 
 log = logging.getLogger(__name__)
@@ -202,9 +203,8 @@ async def deliver_result(
     ]
     file_ids: dict[str, str] = {}
     try:
-        await send_html(
-            context, chat, format_feedback(result, lang), feedback_keyboard(lang, result.turn_id)
-        )
+        keyboard = feedback_keyboard(lang, result.turn_id, drill=bool(result.target_text))
+        await send_html(context, chat, format_feedback(result, lang), keyboard)
         for kind, task in zip(wanted, pending, strict=True):
             voice = await task
             if voice is None:
@@ -218,6 +218,10 @@ async def deliver_result(
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
     session.remember_feedback(result, file_ids)
+    drill = result.progress.drill if result.progress is not None else None
+    if drill is not None and drill.newly_mastered:
+        # "and moves on": the next sentence is for the learner's weakest sound, not this one
+        session.extra.pop("practice_focus", None)
     await svc.sessions.save(session)
 
 
@@ -254,7 +258,9 @@ async def propose_sentence(update: Update, context: BotContext, session: Session
         # Memoised: handled again, the update shows the sentence it chose the first time.
         sentence = await memo(
             "practice",
-            lambda: svc.backend.practice_next(exclude=previous, focus=focus),
+            lambda: svc.backend.practice_next(
+                exclude=previous, focus=focus, telegram_user_id=session.user_id
+            ),
             PracticeItem,
         )
     session.practice_target = {
@@ -268,12 +274,11 @@ async def propose_sentence(update: Update, context: BotContext, session: Session
     await svc.sessions.save(session)
     lang = session.language
     hint = sentence.hint_pt if lang == "pt" else sentence.hint_en
-    await send_html(
-        context,
-        chat,
-        text(lang, "practice_target", target=escape(sentence.text), hint=escape(hint)),
-        practice_keyboard(lang),
-    )
+    body = text(lang, "practice_target", target=escape(sentence.text), hint=escape(hint))
+    if sentence.reason is not None and sentence.reason != "requested":
+        sound = escape(family_label(sentence.focus, lang))
+        body = f"{text(lang, f'practice_reason_{sentence.reason}', sound=sound)}\n\n{body}"
+    await send_html(context, chat, body, practice_keyboard(lang))
     await send_reference_audio(context, chat, sentence.id)
 
 
@@ -294,7 +299,15 @@ async def send_reference_audio(context: BotContext, chat: int, sentence_id: str)
 # -- keyboards --------------------------------------------------------------------------------
 
 
-def feedback_keyboard(lang: str, turn_id: str) -> InlineKeyboardMarkup:
+def feedback_keyboard(lang: str, turn_id: str, *, drill: bool = False) -> InlineKeyboardMarkup:
+    """Replay, try again, history; after a drill also the next sentence (same sound, or the
+    next one once this one is mastered)."""
+    last_row = [InlineKeyboardButton(text(lang, "btn_history"), callback_data=f"{HISTORY}:0")]
+    if drill:
+        last_row.insert(
+            0,
+            InlineKeyboardButton(text(lang, "btn_next_sentence"), callback_data=f"{PRACTICE}:next"),
+        )
     return InlineKeyboardMarkup(
         [
             [
@@ -303,7 +316,7 @@ def feedback_keyboard(lang: str, turn_id: str) -> InlineKeyboardMarkup:
                     text(lang, "btn_try_again"), callback_data=f"{TRY_AGAIN}:{turn_id}"
                 ),
             ],
-            [InlineKeyboardButton(text(lang, "btn_history"), callback_data=f"{HISTORY}:0")],
+            last_row,
         ]
     )
 

@@ -33,7 +33,7 @@ from phonicflow_bot.handlers.common import (
     send_html,
     send_voice,
 )
-from phonicflow_bot.i18n import text
+from phonicflow_bot.i18n import count, text
 from phonicflow_bot.journal import memo
 from phonicflow_bot.telemetry import stage
 from phonicflow_common.contract import ProcessResponse
@@ -69,9 +69,7 @@ async def status(update: Update, context: BotContext) -> None:
     created = datetime.fromtimestamp(session.created_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
     mode = text(lang, "mode_practice" if session.practice_target else "mode_free")
     hours = f"{context.services.settings.session_timeout_hours:g}"
-    await send_html(
-        context,
-        chat_id(update),
+    lines = [
         text(
             lang,
             "status",
@@ -79,8 +77,16 @@ async def status(update: Update, context: BotContext) -> None:
             turns=session.conversation_turns,
             mode=mode,
             hours=hours,
-        ),
-    )
+        )
+    ]
+    with stage("backend", call="progress"):
+        progress = await context.services.backend.progress(session.user_id)
+    if progress is not None:
+        streak = count(lang, "day", progress.streak_days)
+        goal = progress.daily_goal
+        today = progress.notes_today
+        lines.append(text(lang, "status_progress", streak=streak, today=today, goal=goal))
+    await send_html(context, chat_id(update), "\n".join(lines))
 
 
 @guarded
