@@ -77,6 +77,26 @@ def test_practice_mode_flags_a_planted_th_mistake(system, learner):
     assert "TH sounded like" in reply["text"], reply["text"]
 
 
+def test_progress_arrives_as_a_picture_and_the_data_as_a_file(system, learner):
+    learner.send_text("/start")
+    learner.wait_for_messages(count=1, timeout=20)
+    learner.send_voice(*voice_note("I like to read books in the park"))
+    learner.wait_for_messages(count=3, timeout=60)
+
+    learner.send_text("/progress")
+    (picture,) = learner.wait_for_messages(count=1, timeout=30)
+    png = system.emulator.client.download(picture["photo"][-1]["file_id"])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n"), "sent with sendPhoto, a PNG"
+    assert picture["photo"][-1]["width"] > 300
+    assert picture["caption"].startswith("🔥 Streak: 1 day · today 1/5 notes"), picture["caption"]
+
+    learner.send_text("/export")
+    (document,) = learner.wait_for_messages(count=1, timeout=30)
+    exported = json.loads(system.emulator.client.download(document["document"]["file_id"]))
+    assert exported["progress"]["total_notes"] == 1
+    assert "books" in json.dumps(exported["tables"]), "the turn itself is in the export"
+
+
 def test_history_then_delete_leaves_nothing_anywhere(system, learner):
     learner.send_text("/start")
     learner.wait_for_messages(count=1, timeout=20)

@@ -11,6 +11,8 @@ An update's path (services/bot/README.md draws it)::
 
 Roles (BOT_ROLE / ``--role``): ``poller`` and ``webhook`` run only the intake, ``worker`` only
 the worker, ``all`` both in one process — with an in-memory update log when REDIS_URL is unset.
+Every process that handles updates also runs the reminder sender (:mod:`phonicflow_bot.reminders`;
+the backend hands each reminder to one of them).
 
 Start-up waits for what the role cannot work without — Redis, and Telegram (getMe) — for up to
 BOT_STARTUP_RETRY_SECONDS (60): a pod's network may be programmed only seconds after it starts,
