@@ -3,11 +3,13 @@ store against real Redis (the limiter from two processes at once, as two replica
 
 from __future__ import annotations
 
+import asyncio
 import json
 import string
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from phonicflow_bot.clients.sessions import MemorySessionStore, RedisSessionStor
 from phonicflow_bot.config import BotSettings
 from phonicflow_bot.formatting import MAX_MESSAGE_CHARS, format_feedback, format_history, truncate
 from phonicflow_bot.handlers.common import failure_text_key
-from phonicflow_bot.rate_limit import MemoryRateLimiter
+from phonicflow_bot.rate_limit import MemoryRateLimiter, RedisRateLimiter
 from phonicflow_common.contract import HistoryItem, ProcessResponse
 
 # built in two parts so the repository holds no token-shaped literal
@@ -221,6 +223,22 @@ def test_redis_rate_limit_holds_across_two_replicas(redis_url: str) -> None:
     assert sum(r["notified"] for r in results) == 1
     ttl = redis.Redis.from_url(redis_url).ttl("phonicflow:ratelimit:42")
     assert 0 < ttl <= 60
+
+
+async def test_redis_rate_limit_refuses_cleanly_at_the_last_moment_of_a_window(
+    redis_url: str,
+) -> None:
+    """Redis reports a key's last half second as TTL 0; the refusal notice must not become
+    ``SET ... EX 0`` (an error). A one-second window (the reminders' budget) hits it at once."""
+    limiter = RedisRateLimiter(Redis.from_url(redis_url), limit=1, window=1)
+    deadline = time.monotonic() + 2.5
+    refused = 0
+    while time.monotonic() < deadline:
+        decision = await limiter.hit(777)
+        refused += not decision.allowed
+        assert decision.allowed or decision.retry_after >= 1
+        await asyncio.sleep(0.01)
+    assert refused > 100
 
 
 async def test_redis_sessions_use_one_documented_key_with_string_json(redis_url: str) -> None:

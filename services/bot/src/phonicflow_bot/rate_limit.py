@@ -84,6 +84,7 @@ local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 local ttl = redis.call('TTL', KEYS[1])
 if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]); ttl = tonumber(ARGV[2]) end
+if ttl < 1 then ttl = 1 end  -- the window's last moment: TTL says 0, and SET EX 0 is an error
 if count <= tonumber(ARGV[1]) then return {1, 0, 0} end
 local first = redis.call('SET', KEYS[2], '1', 'NX', 'EX', ttl)
 if first then return {0, ttl, 1} end
