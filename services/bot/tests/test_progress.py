@@ -217,6 +217,6 @@ def test_a_learner_week_with_two_workers(
     ana.press_button(confirm["message_id"], "d:yes")
     with backend.client(headers={"X-Bot-Key": BOT_KEY}) as client:
         eventually(lambda: client.get("/learner/5101/progress").status_code == 404, timeout=WAIT)
-    assert ana.messages()[-1]["text"].startswith("🗑 Pronto")  # the confirmation, edited
+    eventually(lambda: ana.messages()[-1]["text"].startswith("🗑 Pronto"), timeout=WAIT)
     clock.at(7, 19, 0)
     no_message_for(ana)
