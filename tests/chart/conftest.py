@@ -29,6 +29,8 @@ NAMESPACE = "phonicflow"
 TOKEN = "7777777:planted-token-must-never-leak"
 BOT_KEY = "planted-bot-private-key-0123456789"
 REDIS_PASSWORD = "plantedRedisPassword42"
+WEBHOOK_SECRET = "planted-webhook-secret_0123456789"
+WEBHOOK_URL = "https://bot.example.org/telegram/updates"
 
 Obj = dict[str, Any]
 
@@ -74,6 +76,20 @@ SCENARIOS: dict[str, Obj] = {
             "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}},
             "prometheusRule": {"enabled": True},
             "dashboard": {"enabled": True},
+        },
+    },
+    "webhook": {
+        "telegram": {"token": TOKEN},
+        "bot": {"intake": {"mode": "webhook"}},
+        "webhook": {
+            "publicUrl": WEBHOOK_URL,
+            "secretToken": {"value": WEBHOOK_SECRET},
+            "ingress": {
+                "enabled": True,
+                "className": "nginx",
+                "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
+                "tls": [{"hosts": ["bot.example.org"], "secretName": "bot-example-tls"}],
+            },
         },
     },
     "external-postgresql": {
@@ -128,7 +144,12 @@ def rendered(render: Callable[[Obj], list[Obj]]) -> dict[str, list[Obj]]:
 @pytest.fixture(scope="session")
 def planted() -> dict[str, str]:
     """The secret values the scenarios plant, to prove none leaks into plain text."""
-    return {"token": TOKEN, "bot_key": BOT_KEY, "redis_password": REDIS_PASSWORD}
+    return {
+        "token": TOKEN,
+        "bot_key": BOT_KEY,
+        "redis_password": REDIS_PASSWORD,
+        "webhook_secret": WEBHOOK_SECRET,
+    }
 
 
 @pytest.fixture(scope="session")

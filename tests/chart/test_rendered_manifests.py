@@ -2,7 +2,7 @@
 
 Scenarios (tests/chart/conftest.py): defaults, explicit secrets, external Redis and backend,
 existing Secrets, converter HPA, NetworkPolicies off, the in-cluster emulator, OTLP and
-ServiceMonitors, an existing volume claim.
+ServiceMonitors, an existing volume claim, webhook intake (receivers + Ingress instead of the poller).
 """
 
 from __future__ import annotations
@@ -21,6 +21,15 @@ from .conftest import SCENARIOS
 
 Obj = dict[str, Any]
 ALL = sorted(SCENARIOS)
+#: Scenarios whose intake is the poller (the rest take updates through the webhook receivers).
+POLLING = [name for name in ALL if SCENARIOS[name].get("bot", {}).get("intake") is None]
+
+
+def intake(scenario: str) -> str:
+    """The component that takes updates in: "bot" (the poller) or "webhook"."""
+    return "bot" if scenario in POLLING else "webhook"
+
+
 #: Objects of CRDs kubernetes-validate has no schema for, checked by hand below.
 CRD_KINDS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
@@ -97,7 +106,7 @@ def test_no_secret_value_is_readable_outside_a_secret(rendered, planted, scenari
 @pytest.mark.parametrize("scenario", ALL)
 def test_the_bot_token_is_mounted_from_a_secret_as_a_file(rendered, scenario):
     objects = rendered[scenario]
-    bot = named(objects, "Deployment", "bot")["spec"]["template"]["spec"]
+    bot = named(objects, "Deployment", intake(scenario))["spec"]["template"]["spec"]
     container = bot["containers"][0]
     env = env_of(container)
     assert "TELEGRAM_BOT_TOKEN" not in env
@@ -175,7 +184,7 @@ def test_service_accounts_never_mount_an_api_token(rendered, scenario):
 
 
 @pytest.mark.chart
-@pytest.mark.parametrize("scenario", ALL)
+@pytest.mark.parametrize("scenario", POLLING)
 def test_exactly_one_bot_poller_replaced_by_recreate(rendered, scenario):
     bots = [
         d
@@ -215,9 +224,9 @@ def test_pods_roll_when_their_config_or_chart_secret_changes(rendered, scenario)
     for deployment in of_kind(rendered[scenario], "Deployment"):
         annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
         name = deployment["metadata"]["name"]
-        if name.endswith(("-bot", "-backend", "-converter")):
+        if name.endswith(("-bot", "-webhook", "-worker", "-backend", "-converter")):
             assert len(annotations.get("checksum/config", "")) == 64, name
-        if name.endswith(("-bot", "-backend")):
+        if name.endswith(("-bot", "-webhook", "-worker", "-backend")):
             assert len(annotations.get("checksum/secret", "")) == 64, name
 
 
@@ -642,6 +651,11 @@ def test_notes_tell_an_operator_how_to_reach_and_check_the_release(render_notes)
     emulator = render_notes({**SCENARIOS["emulator"], "networkPolicy": {"enabled": False}})
     assert "port-forward svc/phonicflow-bot-emulator 8081:8081" in emulator
     assert "WARNING: networkPolicy.enabled=false" in emulator
+
+    webhook = render_notes(SCENARIOS["webhook"])
+    assert "Telegram posts updates to https://bot.example.org/telegram/updates" in webhook
+    assert "rollout status deploy/phonicflow-bot-webhook" in webhook
+    assert "long-polls" not in webhook and "deploy/phonicflow-bot-bot" not in webhook
 
 
 @pytest.mark.chart

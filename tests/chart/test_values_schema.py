@@ -69,6 +69,23 @@ BAD_VALUES = {
     ),
     # null deletes a default in helm: an unbounded container
     "a container without limits": ({**OK, "bot": {"resources": {"limits": None}}}, "limits"),
+    "webhook intake without its public URL": (
+        {**OK, "bot": {"intake": {"mode": "webhook"}}},
+        "/webhook/publicUrl",
+    ),
+    "webhook intake on plain http (Telegram posts only to https)": (
+        {
+            **OK,
+            "bot": {"intake": {"mode": "webhook"}},
+            "webhook": {"publicUrl": "http://bot.example.org/hook"},
+        },
+        "/webhook/publicUrl",
+    ),
+    "an unknown intake mode": ({**OK, "bot": {"intake": {"mode": "push"}}}, "/bot/intake/mode"),
+    "a webhook secret Telegram would refuse": (
+        {**OK, "webhook": {"secretToken": {"value": "not allowed!"}}},
+        "/webhook/secretToken/value",
+    ),
     "an HPA to zero": (
         {**OK, "converter": {"autoscaling": {"enabled": True, "minReplicas": 0}}},
         "/converter/autoscaling/minReplicas",
@@ -93,8 +110,25 @@ def test_bad_values_are_refused_with_a_message_naming_them(render_fails, case):
         {"emulator": {"enabled": True}},
         {**OK, "backend": {"enabled": False, "externalUrl": "http://backend.other-ns:8000"}},
         {**OK, "converter": {"enabled": False, "externalAddress": "converter.shared:50051"}},
+        {
+            **OK,
+            "bot": {"intake": {"mode": "webhook"}},
+            "webhook": {"publicUrl": "https://bot.example.org/hook"},
+        },
+        {
+            "emulator": {"enabled": True},
+            "bot": {"intake": {"mode": "webhook"}},
+            "webhook": {"publicUrl": "http://pf-phonicflow-bot-webhook:8443/hook"},
+        },
     ],
-    ids=["existing-secret", "emulator", "external-backend", "external-converter"],
+    ids=[
+        "existing-secret",
+        "emulator",
+        "external-backend",
+        "external-converter",
+        "webhook",
+        "webhook-on-the-emulator-over-http",
+    ],
 )
 def test_good_alternatives_are_accepted(render, values):
     assert render(values)

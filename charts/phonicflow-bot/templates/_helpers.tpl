@@ -254,6 +254,23 @@ bot-private-key
 {{- end -}}
 {{- end -}}
 
+{{- define "phonicflow.webhookSecretName" -}}
+{{- default (include "phonicflow.secretName" .) .Values.webhook.secretToken.existingSecret -}}
+{{- end -}}
+
+{{- define "phonicflow.webhookSecretKey" -}}
+{{- if .Values.webhook.secretToken.existingSecret -}}
+{{- .Values.webhook.secretToken.existingSecretKey -}}
+{{- else -}}
+webhook-secret
+{{- end -}}
+{{- end -}}
+
+{{/* The component that takes updates in: "bot" (the poller) or "webhook" (the receivers) */}}
+{{- define "phonicflow.intakeComponent" -}}
+{{- ternary "webhook" "bot" (eq .Values.bot.intake.mode "webhook") -}}
+{{- end -}}
+
 {{/* Whether the bot authenticates to Redis with a password, and where that password lives */}}
 {{- define "phonicflow.redisPasswordSecretName" -}}
 {{- if .Values.redis.enabled -}}

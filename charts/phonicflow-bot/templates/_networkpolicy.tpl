@@ -30,8 +30,9 @@
 {{- end -}}
 
 {{/*
-The bot's two roles: the poller ("bot": Redis, Telegram) and the workers ("worker": also the
-converter and the backend). (list . component otelPort)
+The bot's roles: the intake, the poller ("bot") or the webhook receivers ("webhook": also
+ingress on their port from `networkPolicy.webhookIngressFrom`), reaching Redis and Telegram; and
+the workers ("worker": also the converter and the backend). (list . component otelPort)
 */}}
 {{- define "phonicflow.np.bot" -}}
 {{- $component := index . 1 -}}
@@ -59,6 +60,21 @@ spec:
       ports:
         - port: {{ .Values.bot.healthPort }}
           protocol: TCP
+    {{- if eq $component "webhook" }}
+    # Telegram's calls, through the ingress controller (or any source when the list is empty)
+    - ports:
+        - port: {{ .Values.webhook.port }}
+          protocol: TCP
+      {{- if or $np.webhookIngressFrom .Values.emulator.enabled }}
+      from:
+        {{- with $np.webhookIngressFrom }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+        {{- if .Values.emulator.enabled }}
+        {{- include "phonicflow.np.fromComponent" (list . "emulator") | nindent 8 }}
+        {{- end }}
+      {{- end }}
+    {{- end }}
   egress:
     {{- include "phonicflow.np.dns" . | nindent 4 }}
     {{- if $worker }}

@@ -2,13 +2,16 @@
 The bot's Deployments: the same image and settings in two roles (BOT_ROLE). "bot" is the one
 poller (long-polls Telegram, appends each update to the Redis stream; exactly one, Recreate:
 two pollers on one token get 409 Conflict). "worker" handles updates from the stream: as many
-replicas as the load needs (HPA), a PDB, rolling updates.
+replicas as the load needs (HPA), a PDB, rolling updates. "webhook" (bot.intake.mode=webhook,
+instead of the poller) receives Telegram's webhook calls and appends them: any number of
+replicas, rolling, its secret token mounted as a file.
 include "phonicflow.botDeployment" (list . "bot" "poller")
 */ -}}
 {{- define "phonicflow.botDeployment" -}}
 {{- $component := index . 1 -}}
 {{- $role := index . 2 -}}
 {{- $worker := eq $role "worker" -}}
+{{- $webhook := eq $role "webhook" -}}
 {{- with index . 0 -}}
 {{- $redisSecret := include "phonicflow.redisPasswordSecretName" . -}}
 apiVersion: apps/v1
@@ -19,8 +22,10 @@ metadata:
   labels:
     {{- include "phonicflow.componentLabels" (list . $component) | nindent 4 }}
 spec:
-  {{- if $worker }}
-  {{- if not .Values.worker.autoscaling.enabled }}
+  {{- if or $worker $webhook }}
+  {{- if $webhook }}
+  replicas: {{ .Values.webhook.replicaCount }}
+  {{- else if not .Values.worker.autoscaling.enabled }}
   replicas: {{ .Values.worker.replicaCount }}
   {{- end }}
   strategy:
@@ -66,6 +71,11 @@ spec:
             - name: http
               containerPort: {{ .Values.bot.healthPort }}
               protocol: TCP
+            {{- if $webhook }}
+            - name: webhook
+              containerPort: {{ .Values.webhook.port }}
+              protocol: TCP
+            {{- end }}
           envFrom:
             - configMapRef:
                 name: {{ include "phonicflow.componentName" (list . "bot") }}
@@ -77,6 +87,15 @@ spec:
               value: /var/run/secrets/phonicflow/telegram/token
             - name: BOT_PRIVATE_KEY_FILE
               value: /var/run/secrets/phonicflow/bot-key/key
+            {{- if $webhook }}
+            # setWebhook registers this URL; its path is the one the receiver serves
+            - name: BOT_WEBHOOK_URL
+              value: {{ .Values.webhook.publicUrl | quote }}
+            - name: BOT_WEBHOOK_PORT
+              value: {{ .Values.webhook.port | quote }}
+            - name: BOT_WEBHOOK_SECRET_FILE
+              value: /var/run/secrets/phonicflow/webhook/secret
+            {{- end }}
             {{- if $redisSecret }}
             # The bot reads only REDIS_URL; the kubelet splices the password in from the Secret
             - name: REDIS_PASSWORD
@@ -115,7 +134,7 @@ spec:
             timeoutSeconds: 5
             failureThreshold: 3
           resources:
-            {{- toYaml (ternary .Values.worker.resources .Values.bot.resources $worker) | nindent 12 }}
+            {{- toYaml (index .Values (ternary "worker" (ternary "webhook" "bot" $webhook) $worker)).resources | nindent 12 }}
           volumeMounts:
             - name: tmp
               mountPath: /tmp
@@ -125,6 +144,11 @@ spec:
             - name: bot-key
               mountPath: /var/run/secrets/phonicflow/bot-key
               readOnly: true
+            {{- if $webhook }}
+            - name: webhook-secret
+              mountPath: /var/run/secrets/phonicflow/webhook
+              readOnly: true
+            {{- end }}
       volumes:
         {{- include "phonicflow.tmpVolume" . | nindent 8 }}
         - name: telegram-token
@@ -141,5 +165,14 @@ spec:
             items:
               - key: {{ include "phonicflow.botKeySecretKey" . }}
                 path: key
+        {{- if $webhook }}
+        - name: webhook-secret
+          secret:
+            secretName: {{ include "phonicflow.webhookSecretName" . }}
+            defaultMode: 0440
+            items:
+              - key: {{ include "phonicflow.webhookSecretKey" . }}
+                path: secret
+        {{- end }}
 {{- end }}
 {{- end -}}
