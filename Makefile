@@ -5,7 +5,7 @@ VENV := .venv/bin
 # Every target is a command, not a file: without this, the proto/ and bench/ directories made
 # `make proto` and `make bench` say "up to date" and do nothing.
 .PHONY: help setup run test fault-test lint fmt proto bench-converter bench-backend bench-bot bench images \
-	images-podman compose-up compose-down compose-smoke chart-test kind-tools cluster-up cluster-down \
+	images-podman compose-up compose-down compose-smoke chart-test chart-docs kind-tools cluster-up cluster-down \
 	cluster-images k8s-test k8s-dev k8s-run k8s-e2e export-labels
 export PATH := $(CURDIR)/.bin:$(CURDIR)/.venv/bin:$(HOME)/go/bin:$(PATH)
 
@@ -78,6 +78,9 @@ compose-smoke: setup ## podman: build the images, run compose, smoke /start + a 
 
 chart-test: setup ## helm lint + render/validate the chart over its values matrix
 	@$(VENV)/pytest -m chart tests/chart -q
+
+chart-docs: setup ## regenerate the chart's README parameters and values.schema.json from values.yaml (+ the overlay)
+	@$(VENV)/python scripts/chart_schema.py
 
 kind-tools: ## install kind into .bin/ with go install (skaffold: see docs/kubernetes.md)
 	@command -v $(KIND) >/dev/null || GOBIN=$(CURDIR)/.bin go install sigs.k8s.io/kind@$(KIND_VERSION)

@@ -53,3 +53,15 @@ if [ "${SKIP_HELM:-0}" != 1 ] && ! command -v helm >/dev/null && [ ! -x .bin/hel
     say "go is not installed: the chart tests will fail until helm is on PATH"
   fi
 fi
+
+# readme-generator-for-helm (pinned in scripts/chart-docs/package-lock.json) generates the chart's
+# README parameters and values.schema.json; the chart tests check both are in step, offline
+if command -v npm >/dev/null; then
+  if [ ! -x scripts/chart-docs/node_modules/.bin/readme-generator ] \
+      || [ scripts/chart-docs/package-lock.json -nt scripts/chart-docs/node_modules/.package-lock.json ]; then
+    say "installing readme-generator-for-helm into scripts/chart-docs/node_modules"
+    npm ci --prefix scripts/chart-docs --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+else
+  say "node/npm are not installed: the chart docs test will be skipped (make chart-docs needs them)"
+fi
