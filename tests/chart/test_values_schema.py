@@ -135,7 +135,9 @@ def test_good_alternatives_are_accepted(render, values):
 
 
 @pytest.mark.chart
-@pytest.mark.parametrize("values_file", ["ci/default-values.yaml", "ci/e2e-values.yaml"])
+@pytest.mark.parametrize(
+    "values_file", ["ci/default-values.yaml", "ci/e2e-values.yaml", "ci/webhook-values.yaml"]
+)
 def test_helm_lint_strict_passes(helm, chart_dir, kube_version, values_file):
     result = subprocess.run(
         [helm, "lint", "--strict", "--kube-version", kube_version, str(chart_dir),
