@@ -15,6 +15,8 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# npm runs readme-generator-for-helm (the chart's schema and README); a node from elsewhere will do
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing system packages: ${missing[*]}"
@@ -56,12 +58,8 @@ fi
 
 # readme-generator-for-helm (pinned in scripts/chart-docs/package-lock.json) generates the chart's
 # README parameters and values.schema.json; the chart tests check both are in step, offline
-if command -v npm >/dev/null; then
-  if [ ! -x scripts/chart-docs/node_modules/.bin/readme-generator ] \
-      || [ scripts/chart-docs/package-lock.json -nt scripts/chart-docs/node_modules/.package-lock.json ]; then
-    say "installing readme-generator-for-helm into scripts/chart-docs/node_modules"
-    npm ci --prefix scripts/chart-docs --no-audit --no-fund --loglevel=error >/dev/null
-  fi
-else
-  say "node/npm are not installed: the chart docs test will be skipped (make chart-docs needs them)"
+if [ ! -x scripts/chart-docs/node_modules/.bin/readme-generator ] \
+    || [ scripts/chart-docs/package-lock.json -nt scripts/chart-docs/node_modules/.package-lock.json ]; then
+  say "installing readme-generator-for-helm into scripts/chart-docs/node_modules"
+  npm ci --prefix scripts/chart-docs --no-audit --no-fund --loglevel=error >/dev/null
 fi

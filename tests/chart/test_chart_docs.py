@@ -4,8 +4,7 @@ The README table and the schema are generated from the ``## @param`` lines of va
 readme-generator-for-helm (scripts/chart-docs, installed by ``make setup``; runs offline), with
 the hand-kept constraints of values.schema.overlay.json merged in (scripts/chart_schema.py).
 These tests regenerate both and compare them with what is committed, and show that a change to
-values.yaml alone is caught. Without node the generator cannot run: the tests are then skipped,
-saying so (node and npm come from Debian's nodejs/npm).
+values.yaml alone is caught. ``make setup`` installs npm (Debian) when it is missing.
 """
 
 from __future__ import annotations
@@ -22,13 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "chart_schema.py"
 
-pytestmark = [
-    pytest.mark.chart,
-    pytest.mark.skipif(
-        shutil.which("node") is None,
-        reason="node is not installed: readme-generator-for-helm cannot run (apt install nodejs npm)",
-    ),
-]
+pytestmark = pytest.mark.chart
 
 
 def check(chart: Path) -> subprocess.CompletedProcess[str]:
