@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -32,6 +31,7 @@ import pytest
 import redis
 
 from phonicflow_bot import keys
+from phonicflow_bot.bot import consumer_prefix
 from phonicflow_emulator.client import AsyncEmulatorClient
 from phonicflow_testing.backend import stored_rows
 from phonicflow_testing.speech import encode, synth_wav, wav_info
@@ -127,9 +127,8 @@ def inflict(stack: Stack, started: float, log: list[str]) -> None:
 
 def busy_worker(stack: Stack, fallback: int, within: float = 8.0) -> int:
     """The worker holding an update right now (pending in the group under its consumer name,
-    ``<host>-<pid>-<random>``), so that the kill meets work in hand; after ``within`` seconds
+    see ``consumer_prefix``), so that the kill meets work in hand; after ``within`` seconds
     of idle workers, ``fallback``."""
-    host = socket.gethostname()
     client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
     deadline = time.monotonic() + within
     try:
@@ -144,7 +143,7 @@ def busy_worker(stack: Stack, fallback: int, within: float = 8.0) -> int:
                 holders = set()
             for index, worker in enumerate(stack.workers):
                 if worker is not None and worker.running:
-                    prefix = f"{host}-{worker.pid}-"
+                    prefix = consumer_prefix(worker.pid)
                     if any(name.startswith(prefix) for name in holders):
                         return index
             time.sleep(0.05)

@@ -109,9 +109,15 @@ def run(settings: BotSettings) -> int:
     return 0
 
 
+def consumer_prefix(pid: int | None = None) -> str:
+    """What every consumer name of process ``pid`` (default: this one) on this host starts
+    with: a test or an operator reading XPENDING can tell which process holds an update."""
+    return f"{socket.gethostname()}-{pid if pid is not None else os.getpid()}-"
+
+
 def consumer_name() -> str:
     """This process's name in the consumer group: unique, and readable in XINFO."""
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+    return f"{consumer_prefix()}{secrets.token_hex(2)}"
 
 
 async def serve(settings: BotSettings) -> None:
