@@ -28,7 +28,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StubBack
     if request.param == "postgresql":
         server: PostgresServer = request.getfixturevalue("postgres_server")
         env["DATABASE_URL"] = server.create_database()
-    engines = StubEngines(errors={"think": "th_to_t"})
+    # the learner says the drill (with a TH error the scorer hears)
+    engines = StubEngines(transcript=DRILL.lower(), errors={"think": "th_to_t"})
     with StubBackend(tmp_path / "storage", env=env, engines=engines) as stub:
         yield stub
 

@@ -52,6 +52,7 @@ def test_a_learner_who_says_the_drill_well_scores_high_and_is_praised(
     assert any(p in body["coaching_feedback"] for p in PRAISE_WORDS), body["coaching_feedback"]
     assert any(p in body["coaching_feedback_portuguese"] for p in PRAISE_WORDS_PT)
     assert "three" in body["user_transcript"]
+    assert body["drill_match"] == "matched"
     for stage in ("stt", "scoring", "coaching", "tts", "total"):
         assert stage in body["timings_ms"]
 
@@ -67,10 +68,37 @@ def test_th_errors_are_flagged_and_named_in_english_and_portuguese(
     assert {"think", "three", "there"} <= set(flagged), body["pronunciation"]
     assert "trees" not in flagged
     assert flagged["think"]["error"].startswith("th_to_")
+    # said with errors, the drill is still the drill: it is scored, not turned away
+    assert body["drill_match"] == "matched"
     for text in (body["coaching_feedback"], body["coaching_feedback_portuguese"]):
         assert '"think"' in text, text
     assert "TH" in body["coaching_feedback_portuguese"]
     assert body["pronunciation"]["overall_score"] < 85
+
+
+def test_a_drill_note_of_another_sentence_is_recognised_and_nothing_is_judged(
+    client: httpx.Client, mispronounced_wav: bytes
+) -> None:
+    # the issue's learner: asked for the TH drill, said "I tink tree trees are dere"
+    drill = "Thank you for the things you brought"
+    session = new_session(client, telegram_user_id=14, language="pt")
+    response = send_audio(client, session, mispronounced_wav, target_text=drill)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["drill_match"] == "different_sentence"
+    assert body["pronunciation"] is None  # no verdicts for words nobody said, no score
+    assert body["target_text"] == drill
+    heard = body["user_transcript"]
+    assert "three" in heard  # Whisper writes what was said ("i think three three are there")
+    assert f'sound like the sentence "{drill}"' in body["coaching_feedback"]
+    assert f'Não pareceu a frase "{drill}"' in body["coaching_feedback_portuguese"]
+    for text in (body["coaching_feedback"], body["coaching_feedback_portuguese"]):
+        assert heard.strip() in text
+    assert "exercício" not in body["conversational_response_portuguese"]  # no "bom trabalho"
+    # not an attempt at the drill's sound: the learner's TH record does not move
+    assert body["progress"]["drill"] is None
+    history = client.get(f"/conversation/{session}").json()["history"]
+    assert history[-1]["score"] is None
 
 
 def test_free_speech_is_transcribed_scored_and_answered(
@@ -79,6 +107,7 @@ def test_free_speech_is_transcribed_scored_and_answered(
     session = new_session(client)
     body = send_audio(client, session, short_wav).json()
     assert body["target_text"] is None
+    assert body["drill_match"] is None
     assert body["user_transcript"]
     assert body["pronunciation"] is None or body["pronunciation"]["words"]
     assert body["conversational_response"] and body["conversational_response_portuguese"]

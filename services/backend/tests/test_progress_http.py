@@ -79,6 +79,8 @@ class Learner:
         """A voice note (a drill of ``target``); ``wrong``: the error slug the scorer hears."""
         first_word = (target or backend_transcript).split()[0].lower()
         self.backend.engines.errors = {first_word: wrong} if wrong else {}
+        # a learner who says the drill: STT hears its sentence (else: not the drill, unscored)
+        self.backend.engines.transcript = (target or backend_transcript).lower()
         headers = {"session_id": self.session, **({"Idempotency-Key": key} if key else {})}
         response = self.client.post(
             "/process",

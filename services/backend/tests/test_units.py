@@ -81,6 +81,24 @@ class TestCoachingTemplates:
         long_note = TemplateCoach().coach(None, transcript="word " * 80, target_text=None)
         assert "long one" in long_note.en and "comprido" in long_note.pt
 
+    def test_a_word_shown_as_not_clear_is_named_not_praised(self) -> None:
+        # overall 86 but "the" at 30: the bot shows ⚠️ "the" — not clear; no "every word clear"
+        result = assessment(word("I"), word("the", score=30), word("trees"), score=86)
+        text = TemplateCoach().coach(result, transcript="i the trees", target_text=None)
+        assert '"the"' in text.en and '"the"' in text.pt, text
+        assert not any(p in text.en for p in ("Excellent", "Perfect", "every word"))
+        clear = TemplateCoach().coach(assessment(word("I"), word("trees"), score=86),
+                                      transcript="i trees", target_text=None)  # fmt: skip
+        assert '"' not in clear.en  # nothing unclear: praise
+
+    def test_a_note_that_is_not_the_drill_says_so_and_what_was_heard(self) -> None:
+        text = TemplateCoach().different_sentence(
+            transcript="i think three  trees are there.", target_text="Thank you"
+        )
+        assert 'sound like the sentence "Thank you"' in text.en
+        assert 'I heard: "i think three trees are there."' in text.en
+        assert 'Não pareceu a frase "Thank you"' in text.pt and "Eu ouvi" in text.pt
+
     def test_quote_list(self) -> None:
         assert quote_list(["a"], "and") == '"a"'
         assert quote_list(["a", "b", "c"], "e") == '"a", "b" e "c"'

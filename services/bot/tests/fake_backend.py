@@ -26,7 +26,8 @@ Every answer is built through the contract's models (:mod:`phonicflow_common.con
 the fake cannot drift from what the bot parses. The transcript and scores depend only on the
 input so tests can assert on them: a WAV turn is
 "heard" as ``i tink tree trees are dere`` with a TH→T error ("TH sounded like T") on "think"; a text turn echoes the
-text. This is a stand-in for the real backend, which the whole-system tests use instead.
+text. A drill whose target is another sentence ("Thank you for the thoughtful gift") is not what
+was heard: ``drill_match="different_sentence"``, no pronunciation, as the real backend answers. This is a stand-in for the real backend, which the whole-system tests use instead.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from phonicflow_common.contract import (
     AudioAvailable,
     CreateSessionResponse,
     DeleteResponse,
+    DrillMatch,
     HistoryItem,
     HistoryResponse,
     LearnerDeleted,
@@ -74,6 +76,15 @@ SENTENCES = [
     {"id": "th-02", "text": "Thank you for the thoughtful gift", "focus": "th",
      "hint_en": "TH is not T: let the air flow.", "hint_pt": "TH não é T: deixe o ar passar."},
 ]  # fmt: skip
+
+
+def said_the_drill(target: str) -> bool:
+    """The fake always hears TARGET said with TH errors: a drill of another sentence (most of
+    its words not in TARGET) is answered as the backend answers a note that is not the drill
+    sentence, ``drill_match="different_sentence"`` and no pronunciation."""
+    words = re.findall(r"\w+", target.casefold())
+    said = set(re.findall(r"\w+", TARGET.casefold()))
+    return bool(words) and sum(w in said for w in words) >= len(words) / 2
 
 
 def speech_wav(text: str) -> bytes:
@@ -266,6 +277,7 @@ def build_app(fake: FakeBackend) -> Starlette:
         target: str,
     ) -> JSONResponse:
         pronunciation: Pronunciation | None = None
+        drill_match: DrillMatch | None = None
         transcript = text
         if data is not None:
             try:
@@ -275,6 +287,8 @@ def build_app(fake: FakeBackend) -> Starlette:
             except (wave.Error, EOFError):
                 return error(415, "not_wav", "file is not WAV audio")
             transcript = HEARD
+            if target and not said_the_drill(target):
+                drill_match = "different_sentence"
 
             def word(
                 expected: str,
@@ -288,24 +302,42 @@ def build_app(fake: FakeBackend) -> Starlette:
                                   error_type=error_type, expected_phones="", heard_phones="",
                                   start=0.0, end=0.0, tip_en=tip, tip_pt=tip)  # fmt: skip
 
-            pronunciation = Pronunciation(
-                overall_score=62.5,
-                words=[
-                    word("I", "i", 95.0),
-                    word("think", "tink", 35.0, "th_to_t", "substitution", "Tongue between teeth."),
-                    word("three", "tree", 40.0, "th_to_t", "substitution"),
-                    word("trees", "trees", 90.0),
-                    word("are", "", 0.0, "omitted", "omission"),
-                ],
+            pronunciation = (
+                None
+                if drill_match
+                else Pronunciation(
+                    overall_score=62.5,
+                    words=[
+                        word("I", "i", 95.0),
+                        word(
+                            "think",
+                            "tink",
+                            35.0,
+                            "th_to_t",
+                            "substitution",
+                            "Tongue between teeth.",
+                        ),
+                        word("three", "tree", 40.0, "th_to_t", "substitution"),
+                        word("trees", "trees", 90.0),
+                        word("are", "", 0.0, "omitted", "omission"),
+                    ],
+                )
             )
+        coaching = ('Nice effort! Watch the TH sound in "think" <&>.',
+                    'Boa! Cuidado com o som de TH em "think".')  # fmt: skip
+        if drill_match:
+            coaching = (f"That didn't sound like the sentence \"{target}\". I heard: \"{HEARD}\".",
+                        f"Não pareceu a frase \"{target}\". Eu ouvi: \"{HEARD}\".")  # fmt: skip
+        elif data is not None and target:
+            drill_match = "matched"
         turn_id = str(uuid.uuid4())
         audio_ok = not any(f["path"] == "/audio" and f["times"] != 0 for f in fake.faults)
         result = ProcessResponse(
             session_id=sid,
             turn_id=turn_id,
             user_transcript=transcript,
-            coaching_feedback='Nice effort! Watch the TH sound in "think" <&>.',
-            coaching_feedback_portuguese='Boa! Cuidado com o som de TH em "think".',
+            coaching_feedback=coaching[0],
+            coaching_feedback_portuguese=coaching[1],
             conversational_response=f"You said: {transcript}",
             conversational_response_portuguese=f"Você disse: {transcript}",
             coaching_audio_path=f"/audio/{sid}?audio_type=coaching" if audio_ok else None,
@@ -315,6 +347,7 @@ def build_app(fake: FakeBackend) -> Starlette:
             audio_available=AudioAvailable(coaching=audio_ok, conversational=True),
             degraded=[],
             timings_ms={"total": 0},
+            drill_match=drill_match,
         )
         session["turns"].append(
             HistoryItem(

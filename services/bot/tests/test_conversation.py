@@ -296,6 +296,29 @@ def test_practice_mode_sends_a_sentence_with_audio_and_scores_against_it(
     assert "Thank you for the thoughtful gift" in following["text"]
 
 
+def test_a_practice_note_that_is_not_the_sentence_gets_no_verdicts_and_the_sentence_again(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any, voice_ogg: bytes
+) -> None:
+    user = learner(emulator, 1805, lang="pt")
+    user.send_text("/practice")
+    target, _ = user.wait_for_messages(2, timeout=WAIT)
+    user.press_button(target["message_id"], "p:next")
+    following, _ = user.wait_for_messages(2, timeout=WAIT)
+    assert "Thank you for the thoughtful gift" in following["text"]
+
+    # the fake backend hears "i tink tree trees are dere": not this drill's sentence
+    user.send_voice(voice_ogg, duration=2)
+    answer, *_ = user.wait_for_messages(3, timeout=WAIT)
+    text = answer["text"]
+    assert "Não pareceu a frase do exercício" in text, text
+    assert "Eu ouvi: i tink tree trees are dere" in text
+    assert "Frase: Thank you for the thoughtful gift" in text
+    assert "Nota:" not in text and "Palavra por palavra" not in text
+    assert "⚠️" not in text and "❌" not in text and "✅" not in text
+    sent = [r for r in fake_backend.requests("/process") if r["form"].get("target_text")]
+    assert sent[-1]["form"]["target_text"] == "Thank you for the thoughtful gift"
+
+
 def test_practice_with_a_sound_asks_for_it_and_an_unknown_sound_gets_the_choices(
     bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
 ) -> None:

@@ -33,6 +33,11 @@ Language = Literal["en", "pt"]
 #: too and mapped to their family by the backend.
 PracticeFocus = Literal["th", "vowel_insertion", "h_r", "i_ih", "final_s_ed"]
 
+#: Whether a drill note was the drill sentence (``ProcessResponse.drill_match``): "matched", or
+#: "different_sentence" when what Whisper heard does not cover the sentence's words — then the
+#: answer has no per-word verdicts and no score (docs/scoring.md "Is it the drill sentence?").
+DrillMatch = Literal["matched", "different_sentence"]
+
 #: Why ``/practice/next`` picked a learner's sound.
 PracticeReason = Literal["weakest", "not_tried", "review", "requested"]
 #: How a sound's recent notes compare with the ones before them.
@@ -228,6 +233,13 @@ class ProcessResponse(Model):
         default=None,
         description="The learner's day and drill after this note; null for a text turn or a "
         "session without a learner.",
+    )
+    drill_match: DrillMatch | None = Field(
+        default=None,
+        description='For a voice note with target_text: "matched", or "different_sentence" '
+        "when it did not sound like the drill sentence (pronunciation is then null: no word "
+        "is judged against words nobody said; user_transcript says what was heard). Null for "
+        "free speech and text turns.",
     )
 
 
@@ -455,6 +467,7 @@ __all__ = [
     "CreateSessionResponse",
     "DayActivity",
     "DeleteResponse",
+    "DrillMatch",
     "DrillOutcome",
     "ErrorResponse",
     "HealthResponse",

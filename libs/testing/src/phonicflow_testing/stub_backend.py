@@ -4,7 +4,9 @@ For tests that need the backend's real HTTP behaviour (routing, validation, idem
 storage, limits, uvicorn's serving config) but not its seconds of speech CPU: the bot's tests,
 HTTP edge cases. Only the engines are stand-ins, and they are deterministic:
 
-- speech to text hears ``StubEngines.transcript`` (default "hello there");
+- speech to text hears ``StubEngines.transcript`` (default "hello there"), also in a drill,
+  where the backend compares it with the drill sentence: set it to the sentence for a note
+  that says the drill (otherwise the answer is ``drill_match="different_sentence"``, unscored);
 - the scorer gives every expected word 90 and no error, unless ``StubEngines.errors`` maps a
   word to an error slug (then 30 and that error);
 - text to speech returns 0.2 s of a tone as WAV; no translator, no LLM.
@@ -58,11 +60,14 @@ def tone_wav(seconds: float = 0.2, rate: int = 16000) -> bytes:
 class StubEngines:
     transcript: str = "hello there"
     errors: dict[str, str] = field(default_factory=dict)
+    #: Whisper's confidence in the transcript (None: not known, as with pocketsphinx)
+    avg_logprob: float | None = -0.2
 
     def build(self, settings: Any) -> Any:
         """An ``Engines`` of the backend, with the stand-ins below (the seam of create_app)."""
         from phonicflow_backend.pipeline import Engines
         from phonicflow_backend.scoring import Assessment, WordResult
+        from phonicflow_backend.stt import Transcript
 
         outer = self
 
@@ -71,6 +76,9 @@ class StubEngines:
 
             def transcribe(self, pcm16: bytes, sample_rate: int) -> str:
                 return outer.transcript
+
+            def listen(self, pcm16: bytes, sample_rate: int) -> Transcript:
+                return Transcript(outer.transcript, outer.avg_logprob)
 
         class Scorer:
             def assess(self, pcm16: bytes, sample_rate: int, expected_text: str) -> Assessment:

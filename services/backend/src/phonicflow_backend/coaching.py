@@ -35,6 +35,9 @@ PRAISE_SCORE = 80.0
 #: Openers by score band for notes with errors.
 GOOD_SCORE = 70.0
 FAIR_SCORE = 40.0
+#: A word with no error scoring below this is "not clear" (the bot's ⚠️; a flagged word scores
+#: at most this much, docs/scoring.md)
+UNCLEAR_SCORE = ScorerConfig().flagged_score_cap
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,14 @@ _NOTHING_HEARD = (
 )
 
 
+_DIFFERENT_SENTENCE = (
+    'That didn\'t sound like the sentence "{target}". I heard: "{heard}". Say the sentence '
+    "again and I'll check it word by word.",
+    'Não pareceu a frase "{target}". Eu ouvi: "{heard}". Grave a frase de novo e eu confiro '
+    "palavra por palavra.",
+)
+
+
 def quote_list(words: Sequence[str], conjunction: str) -> str:
     """'"a"', '"a" and "b"', '"a", "b" and "c"' (``conjunction`` is "and" or "e")."""
     quoted = [f'"{word}"' for word in words]
@@ -206,6 +217,12 @@ def _tip_key(slug: str) -> str:
 
 def flagged_words(assessment: Assessment) -> list[WordResult]:
     return [word for word in assessment.words if word.error]
+
+
+def unclear_words(assessment: Assessment) -> list[WordResult]:
+    """Scored words with no error but a score below UNCLEAR_SCORE: the bot shows them ⚠️ "not
+    clear", so the coaching must not call the note perfect."""
+    return [w for w in assessment.words if w.scored and not w.error and w.score < UNCLEAR_SCORE]
 
 
 def _pick(options: Sequence[tuple[str, str]], rng: random.Random) -> tuple[str, str]:
@@ -231,12 +248,22 @@ class TemplateCoach:
         if not assessment.aligned:
             return CoachingText(*_NOT_SCORED)
         flagged = flagged_words(assessment)
+        unclear = unclear_words(assessment)
         score = assessment.overall_score
-        if not flagged and score >= PRAISE_SCORE:
+        if not flagged and not unclear and score >= PRAISE_SCORE:
             praise, more = _pick(_PRAISE, rng), _pick(_KEEP_GOING, rng)
             return CoachingText(f"{praise[0]} {more[0]}", f"{praise[1]} {more[1]}")
         band = "good" if score >= GOOD_SCORE else "fair" if score >= FAIR_SCORE else "low"
         opener = _pick(_OPENERS[band], rng)
+        if not flagged and unclear:
+            # the bot marks these ⚠️ "not clear": the coaching names them rather than praising
+            names = list(dict.fromkeys(w.expected for w in unclear))[:MAX_WORDS_PER_TIP]
+            return CoachingText(
+                f"{opener[0]} {quote_list(names, 'and')} didn't come through clearly. Say it "
+                "once more, a little slower.",
+                f"{opener[1]} Não deu para entender bem {quote_list(names, 'e')}. Fale mais uma "
+                "vez, um pouco mais devagar.",
+            )
         if not flagged:
             return CoachingText(
                 f"{opener[0]} Say it once more, a little slower and clearer.",
@@ -246,6 +273,15 @@ class TemplateCoach:
         en_tips, pt_tips = self._tips(flagged)
         return CoachingText(
             " ".join([opener[0], *en_tips, closer[0]]), " ".join([opener[1], *pt_tips, closer[1]])
+        )
+
+    def different_sentence(self, *, transcript: str, target_text: str) -> CoachingText:
+        """A drill note that was not the drill sentence: say so and what was heard, judge
+        nothing (drill_match.py decides)."""
+        heard = " ".join(transcript.split())
+        en, pt = _DIFFERENT_SENTENCE
+        return CoachingText(
+            en.format(target=target_text, heard=heard), pt.format(target=target_text, heard=heard)
         )
 
     def _tips(self, flagged: list[WordResult]) -> tuple[list[str], list[str]]:

@@ -12,6 +12,8 @@ One :class:`Metrics` per app, on its own registry, served as text at ``GET /metr
   ``Idempotency-Key``: ``processed`` (a new turn), ``replayed`` (a repeat answered from
   storage), ``conflict`` (the key with a different body)
 - ``phonicflow_backend_pronunciation_score`` (histogram, 0–100)
+- ``phonicflow_backend_drill_notes_total{match}``: drill notes by ``matched`` or
+  ``different_sentence`` (not the drill sentence: not scored)
 - ``phonicflow_backend_sessions_created_total``, ``phonicflow_backend_sessions_deleted_total``
 - ``phonicflow_backend_sessions`` (gauge: sessions on disk, counted when scraped)
 - ``phonicflow_backend_db_seconds{statement}`` (histogram: time in the database per SQL
@@ -50,6 +52,9 @@ class Metrics:
         self.score = Histogram("phonicflow_backend_pronunciation_score",
                                "Overall pronunciation score of scored turns",
                                buckets=_SCORE_BUCKETS, registry=r)  # fmt: skip
+        self.drill_match = Counter("phonicflow_backend_drill_notes",
+                                   "Drill notes, by whether they were the drill sentence",
+                                   ["match"], registry=r)  # fmt: skip
         self.sessions_created = Counter("phonicflow_backend_sessions_created",
                                         "Sessions created", registry=r)  # fmt: skip
         self.sessions_deleted = Counter("phonicflow_backend_sessions_deleted",

@@ -26,6 +26,7 @@ from typing import TypeVar
 
 from opentelemetry import trace
 
+from phonicflow_backend import drill_match
 from phonicflow_backend.audio import Pcm
 from phonicflow_backend.coaching import (
     CoachingText,
@@ -45,9 +46,10 @@ from phonicflow_backend.scoring import (
     ScoringError,
     create_scorer,
 )
-from phonicflow_backend.stt import SpeechToText, create_stt
+from phonicflow_backend.stt import SpeechToText, Transcript, create_stt
 from phonicflow_backend.translation import TranslationError, Translator, create_translator
 from phonicflow_backend.tts import TextToSpeech, TtsError, create_tts, speak_bilingual
+from phonicflow_common.contract import DrillMatch
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("phonicflow_backend.pipeline")
@@ -127,6 +129,8 @@ class TurnResult:
     conversational_audio: bytes | None
     degraded: list[str]
     timings_ms: dict[str, int]
+    #: drills only: whether the note was the drill sentence (``assessment`` is None when not)
+    drill_match: DrillMatch | None = None
 
 
 class _Stages:
@@ -174,17 +178,29 @@ class Pipeline:
             drill_score = (
                 asyncio.create_task(self._score(stages, pcm, target_text)) if target_text else None
             )
-            transcript = await self._stt(stages, pcm)
-            reply_task = asyncio.create_task(
-                self._reply_with_audio(stages, transcript, drill=target_text is not None)
-            )
-            if drill_score is not None:
+            heard = await self._stt(stages, pcm)
+            transcript = heard.text
+            match: DrillMatch | None = None
+            assessment: Assessment | None = None
+            if drill_score is not None and target_text is not None:
+                # scoring ran beside STT: awaiting it here costs little, and the reply must know
+                # whether this was the drill at all
                 assessment = await drill_score
-            elif transcript:
+                match = self._drill_match(target_text, heard, assessment)
+                if match == "different_sentence":
+                    assessment = None  # its verdicts are for words nobody said
+            reply_task = asyncio.create_task(
+                self._reply_with_audio(stages, transcript, drill=match == "matched")
+            )
+            if target_text is None and transcript:
                 assessment = await self._score(stages, pcm, transcript)
+            if match == "different_sentence" and target_text is not None:
+                coaching = await stages.run(
+                    "coaching",
+                    lambda: self._not_the_drill(transcript, target_text),
+                )
             else:
-                assessment = None
-            coaching = await self._coach(stages, assessment, transcript, target_text)
+                coaching = await self._coach(stages, assessment, transcript, target_text)
             coaching_audio = await self._speak(stages, coaching.en, coaching.pt)
             reply, reply_audio = await reply_task
         elapsed = time.perf_counter() - start
@@ -194,7 +210,28 @@ class Pipeline:
         if assessment is not None:
             self.metrics.score.observe(assessment.overall_score)
         return TurnResult(transcript, target_text, assessment, coaching, reply, coaching_audio,
-                          reply_audio, stages.degraded, stages.timings)  # fmt: skip
+                          reply_audio, stages.degraded, stages.timings, match)  # fmt: skip
+
+    async def _not_the_drill(self, transcript: str, target: str) -> CoachingText:
+        # templates only: an LLM told the learner's words would coach them anyway
+        return self.engines.coach.different_sentence(transcript=transcript, target_text=target)
+
+    def _drill_match(
+        self, target: str, heard: Transcript, assessment: Assessment | None
+    ) -> DrillMatch:
+        evidence = drill_match.measure(target, heard, assessment)
+        match = drill_match.judge(evidence)
+        span = trace.get_current_span()
+        span.set_attribute("drill.match", match)
+        if evidence.coverage is not None:
+            span.set_attribute("drill.coverage", round(evidence.coverage, 3))
+        self.metrics.drill_match.labels(match).inc()
+        log.info(
+            "drill note judged",
+            extra={"drill_match": match, "coverage": evidence.coverage,
+                   "aligned": evidence.aligned, "low_share": round(evidence.low_share, 3)},
+        )  # fmt: skip
+        return match
 
     async def _reply_with_audio(
         self, stages: _Stages, text: str, *, drill: bool
@@ -217,19 +254,21 @@ class Pipeline:
         return TurnResult(text, None, None, coaching, reply, coaching_audio, reply_audio,
                           stages.degraded, stages.timings)  # fmt: skip
 
-    async def _stt(self, stages: _Stages, pcm: Pcm) -> str:
-        async def work() -> str:
-            text = await asyncio.to_thread(self.engines.stt.transcribe, pcm.samples, pcm.rate)
+    async def _stt(self, stages: _Stages, pcm: Pcm) -> Transcript:
+        async def work() -> Transcript:
+            heard = await asyncio.to_thread(self.engines.stt.listen, pcm.samples, pcm.rate)
             span = trace.get_current_span()
             span.set_attribute("stt.engine", self.engines.stt.name)
-            span.set_attribute("stt.words", len(text.split()))
-            return text
+            span.set_attribute("stt.words", len(heard.text.split()))
+            if heard.avg_logprob is not None:
+                span.set_attribute("stt.avg_logprob", round(heard.avg_logprob, 3))
+            return heard
 
         try:
             return await stages.run("stt", work)
         except Exception as exc:
             stages.fail("stt", exc)
-            return ""
+            return Transcript("")
 
     async def _score(self, stages: _Stages, pcm: Pcm, expected: str) -> Assessment | None:
         async def work() -> Assessment:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -33,11 +34,27 @@ from phonicflow_backend.config import BackendSettings
 POCKETSPHINX_SEARCH: dict[str, object] = {"fwdflat": False, "maxhmmpf": 3000, "maxwpf": 10}
 
 
+@dataclass(frozen=True)
+class Transcript:
+    """What an engine heard, and how sure it was (None when the engine does not say)."""
+
+    text: str
+    #: Whisper: mean log probability of its tokens, weighted by segment length (<= 0; near 0 is
+    #: sure, below about -1 is often a guess or a hallucination such as "thank you for watching")
+    avg_logprob: float | None = None
+    #: Whisper: the highest probability, over the segments, that a segment held no speech
+    no_speech_prob: float | None = None
+
+
 class SpeechToText(Protocol):
     name: str
 
     def transcribe(self, pcm16: bytes, sample_rate: int) -> str:
         """The words heard in raw PCM16 mono audio, lower-case; ``""`` when none."""
+        ...
+
+    def listen(self, pcm16: bytes, sample_rate: int) -> Transcript:
+        """``transcribe`` with the engine's confidence in it."""
         ...
 
 
@@ -52,6 +69,9 @@ class PocketsphinxSTT:
         self._decoder = Decoder(loglevel="FATAL", **POCKETSPHINX_SEARCH)
         # One decoder holds per-utterance state; serialise rather than pay ~0.8 s per new one.
         self._lock = threading.Lock()
+
+    def listen(self, pcm16: bytes, sample_rate: int) -> Transcript:
+        return Transcript(self.transcribe(pcm16, sample_rate))
 
     def transcribe(self, pcm16: bytes, sample_rate: int) -> str:
         with self._lock:
@@ -84,11 +104,20 @@ class WhisperSTT:
         self._model = WhisperModel(str(path), device="cpu", compute_type="int8")
 
     def transcribe(self, pcm16: bytes, sample_rate: int) -> str:
+        return self.listen(pcm16, sample_rate).text
+
+    def listen(self, pcm16: bytes, sample_rate: int) -> Transcript:
         import numpy as np
 
         audio = np.frombuffer(pcm16, dtype="<i2").astype(np.float32) / 32768.0
         segments, _info = self._model.transcribe(audio, language="en", beam_size=1)
-        return " ".join(segment.text.strip() for segment in segments).strip().lower()
+        said = list(segments)
+        text = " ".join(segment.text.strip() for segment in said).strip().lower()
+        if not said:
+            return Transcript(text)
+        weights = [max(segment.end - segment.start, 0.01) for segment in said]
+        avg = sum(w * s.avg_logprob for w, s in zip(weights, said, strict=True)) / sum(weights)
+        return Transcript(text, avg, max(segment.no_speech_prob for segment in said))
 
 
 def create_stt(settings: BackendSettings) -> SpeechToText:

@@ -159,6 +159,7 @@ def build_response(session_id: str, turn_id: str, result: TurnResult) -> Process
         audio_available=AudioAvailable(coaching=has_coaching, conversational=has_reply),
         degraded=result.degraded,
         timings_ms=result.timings_ms,
+        drill_match=result.drill_match,
     )
 
 

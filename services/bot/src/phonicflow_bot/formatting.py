@@ -25,6 +25,8 @@ MAX_MESSAGE_CHARS = 4096
 HISTORY_PAGE_SIZE = 5
 #: A word the scorer found no error in still gets ⚠️ "not clear" below this score (the scorer's
 #: midpoint: a flagged word scores at most 50), so a well-said note is not dotted with warnings.
+#: The backend's coaching uses the same line (coaching.UNCLEAR_SCORE) and never praises such a
+#: note as perfect.
 UNCLEAR_WORD_SCORE = 50.0
 #: Longest excerpt of a turn shown in /history.
 HISTORY_EXCERPT_CHARS = 160
@@ -87,7 +89,14 @@ def format_feedback(result: ProcessResponse, lang: str) -> str:
     parts: list[str] = []
     pronunciation = result.pronunciation
     transcript = result.user_transcript.strip()
-    if pronunciation is not None:
+    if result.drill_match == "different_sentence":
+        # not the drill sentence: what was heard and the sentence again, no verdicts or score
+        heard = escape(transcript) if transcript else text(lang, "heard_nothing")
+        parts.append(text(lang, "heard", transcript=heard))
+        parts.append("")
+        parts.append(text(lang, "drill_different"))
+        parts.append(text(lang, "target", target=escape(result.target_text or "")))
+    elif pronunciation is not None:
         heard = escape(transcript) if transcript else text(lang, "heard_nothing")
         parts.append(text(lang, "heard", transcript=heard))
         if result.target_text:

@@ -1,0 +1,110 @@
+"""Was a drill note the drill sentence at all? Measured evidence, so no verdict is invented.
+
+In a drill the scorer aligns the audio to the *target* sentence: given "I tink tree trees are
+dere" against "Thank you for the things you brought" it still finds a best path through the
+target's words and reports errors on words nobody said. Whisper, run beside it, writes what was
+said — mostly as the intended words ("tink" → "think"), so a drill said with learner errors
+still reads like the target, while another sentence does not.
+
+Usage::
+
+    evidence = measure(target, transcript, assessment)
+    evidence.coverage        # 0.29: share of target words found, in order, in the transcript
+    judge(evidence)          # "different_sentence"
+
+Thresholds and the measurement they come from: docs/scoring.md ("Is it the drill sentence?").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from phonicflow_backend.scoring import Assessment
+from phonicflow_backend.scoring._text import tokenize
+from phonicflow_backend.stt import Transcript
+from phonicflow_common.contract import DrillMatch
+
+#: A note whose transcript covers less than this share of the target's words is another
+#: sentence (measured: drill notes, planted errors included, cover >= 0.67; other sentences
+#: <= 0.43 — docs/scoring.md).
+MIN_COVERAGE = 0.55
+#: Two words are "the same word" when their folded spellings are at least this similar
+#: (difflib ratio): "tink"/"think" 0.86, "dere"/"there" 0.86, "tree"/"three" 0.86.
+SAME_WORD_RATIO = 0.7
+#: A word scoring below this counts as "not heard" in ``low_share``.
+LOW_WORD_SCORE = 15.0
+
+# Spelling differences that are learner errors or Whisper's spelling of them, not other words.
+_FOLDS = (("th", "t"), ("dh", "t"), ("d", "t"), ("z", "s"), ("v", "f"), ("ee", "i"), ("ea", "i"))
+_DOUBLE = re.compile(r"(.)\1+")
+
+
+@dataclass(frozen=True)
+class DrillEvidence:
+    """What decides :func:`judge`, kept so it can be logged and measured."""
+
+    #: target words matched, in order, by transcript words (0..1); None without a transcript
+    coverage: float | None
+    #: the scorer found an alignment of the target in the audio
+    aligned: bool
+    #: share of the target's scored words the scorer gave less than LOW_WORD_SCORE (0..1)
+    low_share: float
+    #: Whisper's confidence in its transcript (stt.Transcript.avg_logprob); None: not known
+    avg_logprob: float | None = None
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` as the scorer reads them (case folded, no punctuation, numbers
+    spelled out)."""
+    return [token.key for token in tokenize(text)]
+
+
+def _fold(word: str) -> str:
+    for old, new in _FOLDS:
+        word = word.replace(old, new)
+    return _DOUBLE.sub(r"\1", word)
+
+
+def same_word(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    fa, fb = _fold(a), _fold(b)
+    return fa == fb or SequenceMatcher(None, fa, fb).ratio() >= SAME_WORD_RATIO
+
+
+def coverage(target: str, transcript: str) -> float | None:
+    """Share of ``target``'s words matched in order (longest common subsequence, fuzzy word
+    equality) by ``transcript``'s; None when either has no words."""
+    want, got = words(target), words(transcript)
+    if not want or not got:
+        return None
+    # lcs[j] over the transcript, row by row over the target
+    previous = [0] * (len(got) + 1)
+    for w in want:
+        current = [0]
+        for j, g in enumerate(got):
+            step = previous[j] + 1 if same_word(w, g) else 0
+            current.append(max(step, previous[j + 1], current[j]))
+        previous = current
+    return previous[-1] / len(want)
+
+
+def measure(target: str, heard: Transcript, assessment: Assessment | None) -> DrillEvidence:
+    scored = [w for w in assessment.words if w.scored] if assessment is not None else []
+    low = sum(1 for w in scored if w.score < LOW_WORD_SCORE)
+    return DrillEvidence(
+        coverage=coverage(target, heard.text),
+        aligned=assessment is not None and assessment.aligned,
+        low_share=low / len(scored) if scored else 0.0,
+        avg_logprob=heard.avg_logprob,
+    )
+
+
+def judge(evidence: DrillEvidence) -> DrillMatch:
+    """``different_sentence`` when the transcript does not cover the target; without a
+    transcript (STT failed or heard nothing) the scorer's own result stands."""
+    if evidence.coverage is None:
+        return "matched"
+    return "matched" if evidence.coverage >= MIN_COVERAGE else "different_sentence"
