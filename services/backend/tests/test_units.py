@@ -9,6 +9,7 @@ import wave
 
 import pytest
 
+from phonicflow_backend import drill_match
 from phonicflow_backend.audio import (
     AudioError,
     AudioTooLongError,
@@ -102,6 +103,29 @@ class TestCoachingTemplates:
     def test_quote_list(self) -> None:
         assert quote_list(["a"], "and") == '"a"'
         assert quote_list(["a", "b", "c"], "e") == '"a", "b" e "c"'
+
+
+class TestDrillMatch:
+    def test_learner_spellings_still_cover_the_drill_and_another_sentence_does_not(self) -> None:
+        drill = "I think three trees are there"
+        assert drill_match.coverage(drill, "i tink tree trees are dere.") == 1.0
+        assert drill_match.coverage(drill, "I think 3 trees are there!") == 1.0
+        other = drill_match.coverage("Thank you for the things you brought", "i tink tree dere")
+        assert other is not None and other < drill_match.MIN_COVERAGE
+        assert drill_match.coverage(drill, "") is None
+
+    def test_whispers_probability_of_the_target_decides_unless_it_wrote_the_target(
+        self,
+    ) -> None:
+        def judge(coverage: float | None, logprob: float | None) -> str:
+            return drill_match.judge(drill_match.DrillEvidence(coverage, True, 0.0, None, logprob))
+
+        assert judge(0.2, -0.8) == "matched"  # a garbled transcript of the drill
+        assert judge(0.3, -3.9) == "different_sentence"  # the note against the drill
+        assert judge(0.67, -4.95) == "matched"  # every word said with an error, half recognised
+        assert judge(1.0, -5.0) == "matched"  # Whisper wrote the drill itself
+        assert judge(0.2, None) == "different_sentence"  # no probability: coverage alone
+        assert judge(None, -9.0) == "matched"  # nothing transcribed: the scorer's result stands
 
 
 class TestTranslationMasking:

@@ -77,7 +77,9 @@ class StubEngines:
             def transcribe(self, pcm16: bytes, sample_rate: int) -> str:
                 return outer.transcript
 
-            def listen(self, pcm16: bytes, sample_rate: int) -> Transcript:
+            def listen(
+                self, pcm16: bytes, sample_rate: int, target: str | None = None
+            ) -> Transcript:
                 return Transcript(outer.transcript, outer.avg_logprob)
 
         class Scorer:

@@ -2,17 +2,24 @@
 
 In a drill the scorer aligns the audio to the *target* sentence: given "I tink tree trees are
 dere" against "Thank you for the things you brought" it still finds a best path through the
-target's words and reports errors on words nobody said. Whisper, run beside it, writes what was
-said — mostly as the intended words ("tink" → "think"), so a drill said with learner errors
-still reads like the target, while another sentence does not.
+target's words and reports errors on words nobody said. Two measurements from Whisper decide:
+
+- its probability of the *target* given the audio (CTranslate2's forced decoding,
+  ``stt.Transcript.target_logprob``): the drill said with learner errors stays probable
+  (Whisper maps "tink" onto "think"), another sentence does not; it holds where Whisper's own
+  transcript of synthetic speech is garbled ("i think free treatment now");
+- the share of the target's words its transcript has, in order (``coverage``), tolerant of
+  learner spellings ("tink"/"think", "dere"/"there", "ship"/"sheep").
 
 Usage::
 
-    evidence = measure(target, transcript, assessment)
-    evidence.coverage        # 0.29: share of target words found, in order, in the transcript
+    evidence = measure(target, transcript, assessment)   # transcript: stt.Transcript
+    evidence.coverage        # 0.14: share of target words found, in order, in the transcript
     judge(evidence)          # "different_sentence"
 
 Thresholds and the measurement they come from: docs/scoring.md ("Is it the drill sentence?").
+The scorer's evidence (``aligned``, ``low_share``) is recorded beside them: measured, it does
+not separate the cases on its own (the scorer aligns other sentences to the target too).
 """
 
 from __future__ import annotations
@@ -26,9 +33,21 @@ from phonicflow_backend.scoring._text import tokenize
 from phonicflow_backend.stt import Transcript
 from phonicflow_common.contract import DrillMatch
 
-#: A note whose transcript covers less than this share of the target's words is another
-#: sentence (measured: drill notes, planted errors included, cover >= 0.67; other sentences
-#: <= 0.43 — docs/scoring.md).
+#: The drill is "matched" when Whisper gives its sentence at least this mean log probability
+#: per token given the audio (measured on synthetic speech, docs/scoring.md: the drill said,
+#: planted errors included, >= -3.14 but for one with every word changed; other sentences
+#: <= -3.82) ...
+MIN_TARGET_LOGPROB = -3.5
+#: ... or when the transcript covers at least PARTIAL_COVERAGE of its words (other sentences:
+#: <= 0.33) and the probability is at least this (a drill said with many errors: -4.95)
+PARTIAL_COVERAGE = 0.6
+PARTIAL_TARGET_LOGPROB = -6.0
+#: ... or when the transcript covers at least this share of the target, whatever else.
+SURE_COVERAGE = 0.8
+#: Without Whisper's probability of the target (another STT engine): a note whose transcript
+#: covers less than this share of the target's words is another sentence (measured: other
+#: sentences <= 0.33; but Whisper garbles synthetic speech of the drill down to 0.29 too, which
+#: is why the probability decides when there is one).
 MIN_COVERAGE = 0.55
 #: Two words are "the same word" when their folded spellings are at least this similar
 #: (difflib ratio): "tink"/"think" 0.86, "dere"/"there" 0.86, "tree"/"three" 0.86.
@@ -53,6 +72,9 @@ class DrillEvidence:
     low_share: float
     #: Whisper's confidence in its transcript (stt.Transcript.avg_logprob); None: not known
     avg_logprob: float | None = None
+    #: Whisper's mean log probability per token of the *target* given the audio
+    #: (stt.Transcript.target_logprob); None: the engine cannot tell
+    target_logprob: float | None = None
 
 
 def words(text: str) -> list[str]:
@@ -99,12 +121,23 @@ def measure(target: str, heard: Transcript, assessment: Assessment | None) -> Dr
         aligned=assessment is not None and assessment.aligned,
         low_share=low / len(scored) if scored else 0.0,
         avg_logprob=heard.avg_logprob,
+        target_logprob=heard.target_logprob,
     )
 
 
 def judge(evidence: DrillEvidence) -> DrillMatch:
-    """``different_sentence`` when the transcript does not cover the target; without a
-    transcript (STT failed or heard nothing) the scorer's own result stands."""
+    """``different_sentence`` when Whisper finds the target improbable given the audio and did
+    not itself write (most of) the target; an engine without that probability falls back on
+    the transcript's coverage alone. Without a transcript (STT failed or heard nothing) the
+    scorer's own result stands."""
     if evidence.coverage is None:
         return "matched"
+    if evidence.coverage >= SURE_COVERAGE:
+        return "matched"
+    if evidence.target_logprob is not None:
+        probable = evidence.target_logprob >= MIN_TARGET_LOGPROB or (
+            evidence.coverage >= PARTIAL_COVERAGE
+            and evidence.target_logprob >= PARTIAL_TARGET_LOGPROB
+        )
+        return "matched" if probable else "different_sentence"
     return "matched" if evidence.coverage >= MIN_COVERAGE else "different_sentence"

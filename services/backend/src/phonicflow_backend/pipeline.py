@@ -178,7 +178,7 @@ class Pipeline:
             drill_score = (
                 asyncio.create_task(self._score(stages, pcm, target_text)) if target_text else None
             )
-            heard = await self._stt(stages, pcm)
+            heard = await self._stt(stages, pcm, target_text)
             transcript = heard.text
             match: DrillMatch | None = None
             assessment: Assessment | None = None
@@ -254,9 +254,9 @@ class Pipeline:
         return TurnResult(text, None, None, coaching, reply, coaching_audio, reply_audio,
                           stages.degraded, stages.timings)  # fmt: skip
 
-    async def _stt(self, stages: _Stages, pcm: Pcm) -> Transcript:
+    async def _stt(self, stages: _Stages, pcm: Pcm, target: str | None) -> Transcript:
         async def work() -> Transcript:
-            heard = await asyncio.to_thread(self.engines.stt.listen, pcm.samples, pcm.rate)
+            heard = await asyncio.to_thread(self.engines.stt.listen, pcm.samples, pcm.rate, target)
             span = trace.get_current_span()
             span.set_attribute("stt.engine", self.engines.stt.name)
             span.set_attribute("stt.words", len(heard.text.split()))

@@ -24,7 +24,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from phonicflow_backend.config import BackendSettings
 
@@ -44,6 +44,10 @@ class Transcript:
     avg_logprob: float | None = None
     #: Whisper: the highest probability, over the segments, that a segment held no speech
     no_speech_prob: float | None = None
+    #: Whisper, when given a drill sentence: the mean log probability of that sentence's
+    #: tokens given the audio (forced decoding). The sentence said, even with learner errors,
+    #: scores about -0.1 to -2; another sentence below -3.5 (docs/scoring.md)
+    target_logprob: float | None = None
 
 
 class SpeechToText(Protocol):
@@ -53,8 +57,8 @@ class SpeechToText(Protocol):
         """The words heard in raw PCM16 mono audio, lower-case; ``""`` when none."""
         ...
 
-    def listen(self, pcm16: bytes, sample_rate: int) -> Transcript:
-        """``transcribe`` with the engine's confidence in it."""
+    def listen(self, pcm16: bytes, sample_rate: int, target: str | None = None) -> Transcript:
+        """``transcribe`` with the engine's confidence in it (and in ``target``, if given)."""
         ...
 
 
@@ -70,7 +74,7 @@ class PocketsphinxSTT:
         # One decoder holds per-utterance state; serialise rather than pay ~0.8 s per new one.
         self._lock = threading.Lock()
 
-    def listen(self, pcm16: bytes, sample_rate: int) -> Transcript:
+    def listen(self, pcm16: bytes, sample_rate: int, target: str | None = None) -> Transcript:
         return Transcript(self.transcribe(pcm16, sample_rate))
 
     def transcribe(self, pcm16: bytes, sample_rate: int) -> str:
@@ -106,18 +110,49 @@ class WhisperSTT:
     def transcribe(self, pcm16: bytes, sample_rate: int) -> str:
         return self.listen(pcm16, sample_rate).text
 
-    def listen(self, pcm16: bytes, sample_rate: int) -> Transcript:
-        import numpy as np
-
-        audio = np.frombuffer(pcm16, dtype="<i2").astype(np.float32) / 32768.0
+    def listen(self, pcm16: bytes, sample_rate: int, target: str | None = None) -> Transcript:
+        audio = _float_audio(pcm16)
         segments, _info = self._model.transcribe(audio, language="en", beam_size=1)
         said = list(segments)
         text = " ".join(segment.text.strip() for segment in said).strip().lower()
+        target_logprob = self._text_logprob(audio, target) if target and target.strip() else None
         if not said:
-            return Transcript(text)
+            return Transcript(text, target_logprob=target_logprob)
         weights = [max(segment.end - segment.start, 0.01) for segment in said]
         avg = sum(w * s.avg_logprob for w, s in zip(weights, said, strict=True)) / sum(weights)
-        return Transcript(text, avg, max(segment.no_speech_prob for segment in said))
+        return Transcript(
+            text, avg, max(segment.no_speech_prob for segment in said), target_logprob
+        )
+
+    def target_logprob(self, pcm16: bytes, sample_rate: int, text: str) -> float:
+        """The mean log probability per token of ``text`` given the audio."""
+        return self._text_logprob(_float_audio(pcm16), text)
+
+    def _text_logprob(self, audio: Any, text: str) -> float:
+        # CTranslate2's align(): forced decoding of the given tokens after the start sequence,
+        # with the probability of each token (about 0.1 s for a 5 s note on tiny.en)
+        import numpy as np
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = self._model
+        features = model.feature_extractor(audio)
+        frames = int(features.shape[-1])
+        encoded = model.encode(pad_or_trim(features))
+        tokenizer = Tokenizer(
+            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en"
+        )
+        tokens = tokenizer.encode(" " + " ".join(text.split()))
+        start = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        [result] = model.model.align(encoded, start, [tokens], frames)
+        probs = np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-9)
+        return float(np.mean(np.log(probs)))
+
+
+def _float_audio(pcm16: bytes) -> Any:
+    import numpy as np
+
+    return np.frombuffer(pcm16, dtype="<i2").astype(np.float32) / 32768.0
 
 
 def create_stt(settings: BackendSettings) -> SpeechToText:
