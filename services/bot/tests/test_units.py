@@ -148,6 +148,28 @@ def test_feedback_escapes_learner_text_and_reads_at_a_glance() -> None:
     assert pt.index("Diga th") < pt.index("Say &lt;b&gt;")  # learner's language first
 
 
+def test_a_note_that_was_not_the_drill_shows_what_was_heard_and_the_sentence_again() -> None:
+    result = ProcessResponse.model_validate(
+        {
+            "session_id": "s", "turn_id": "t", "user_transcript": "i think three <trees>",
+            "coaching_feedback": "That didn't sound like the sentence.",
+            "coaching_feedback_portuguese": "Não pareceu a frase.",
+            "conversational_response": "", "conversational_response_portuguese": "",
+            "coaching_audio_path": None, "conversational_audio_path": None,
+            "target_text": "Thank you for the things you brought", "pronunciation": None,
+            "audio_available": {"coaching": False, "conversational": False},
+            "degraded": [], "timings_ms": {}, "drill_match": "different_sentence",
+        }
+    )  # fmt: skip
+    pt = format_feedback(result, "pt")
+    assert "Eu ouvi:</b> i think three &lt;trees&gt;" in pt
+    assert "Não pareceu a frase do exercício" in pt
+    assert "<b>Frase:</b> Thank you for the things you brought" in pt
+    assert "Nota" not in pt and "Palavra por palavra" not in pt
+    en = format_feedback(result, "en")
+    assert "didn't sound like the practice sentence" in en and "Target:</b> Thank you" in en
+
+
 def test_long_messages_are_cut_on_a_line_boundary() -> None:
     long = "\n".join(f"<b>{n}</b> " + "x" * 90 for n in range(100))
     cut = truncate(long)
