@@ -203,6 +203,14 @@ _DIFFERENT_SENTENCE = (
 )
 
 
+_UNSURE_TRANSCRIPT = (
+    'I\'m not sure I understood that well enough to check it word by word. I heard: "{heard}". '
+    "Try again a little slower, a bit closer to the microphone.",
+    'Não tenho certeza se entendi bem para avaliar palavra por palavra. Eu ouvi: "{heard}". '
+    "Tente de novo um pouco mais devagar e mais perto do microfone.",
+)
+
+
 def quote_list(words: Sequence[str], conjunction: str) -> str:
     """'"a"', '"a" and "b"', '"a", "b" and "c"' (``conjunction`` is "and" or "e")."""
     quoted = [f'"{word}"' for word in words]
@@ -283,6 +291,13 @@ class TemplateCoach:
         return CoachingText(
             en.format(target=target_text, heard=heard), pt.format(target=target_text, heard=heard)
         )
+
+    def unsure_transcript(self, *, transcript: str) -> CoachingText:
+        """Free speech whose transcript Whisper was unsure of: say what was heard, judge no
+        word (drill_match.unreliable decides)."""
+        heard = " ".join(transcript.split())
+        en, pt = _UNSURE_TRANSCRIPT
+        return CoachingText(en.format(heard=heard), pt.format(heard=heard))
 
     def _tips(self, flagged: list[WordResult]) -> tuple[list[str], list[str]]:
         groups: dict[str, list[WordResult]] = {}

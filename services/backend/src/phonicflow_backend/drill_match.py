@@ -52,6 +52,10 @@ MIN_COVERAGE = 0.55
 #: Two words are "the same word" when their folded spellings are at least this similar
 #: (difflib ratio): "tink"/"think" 0.86, "dere"/"there" 0.86, "tree"/"three" 0.86.
 SAME_WORD_RATIO = 0.7
+#: Free speech: below this mean log probability of Whisper's own transcript, the transcript is
+#: too often wrong to score the note against it (measured: under -0.8, 4 of 15 transcripts of
+#: synthetic notes were right; -0.8 to -0.6, 15 of 20; above -0.6, 127 of 132 — docs/scoring.md).
+UNRELIABLE_LOGPROB = -0.8
 #: A word scoring below this counts as "not heard" in ``low_share``.
 LOW_WORD_SCORE = 15.0
 
@@ -122,6 +126,13 @@ def measure(target: str, heard: Transcript, assessment: Assessment | None) -> Dr
         low_share=low / len(scored) if scored else 0.0,
         avg_logprob=heard.avg_logprob,
         target_logprob=heard.target_logprob,
+    )
+
+
+def unreliable(heard: Transcript) -> bool:
+    """Free speech: Whisper was too unsure of its transcript to judge words against it."""
+    return bool(heard.text.strip()) and (
+        heard.avg_logprob is not None and heard.avg_logprob < UNRELIABLE_LOGPROB
     )
 
 

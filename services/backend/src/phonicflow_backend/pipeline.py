@@ -192,13 +192,18 @@ class Pipeline:
             reply_task = asyncio.create_task(
                 self._reply_with_audio(stages, transcript, drill=match == "matched")
             )
-            if target_text is None and transcript:
+            unsure = target_text is None and drill_match.unreliable(heard)
+            if target_text is None and transcript and not unsure:
                 assessment = await self._score(stages, pcm, transcript)
             if match == "different_sentence" and target_text is not None:
                 coaching = await stages.run(
                     "coaching",
                     lambda: self._not_the_drill(transcript, target_text),
                 )
+            elif unsure:
+                # free speech the scorer would align to a transcript that is probably wrong:
+                # verdicts on it would contradict what the learner said, so none are given
+                coaching = await stages.run("coaching", lambda: self._unsure(transcript))
             else:
                 coaching = await self._coach(stages, assessment, transcript, target_text)
             coaching_audio = await self._speak(stages, coaching.en, coaching.pt)
@@ -215,6 +220,9 @@ class Pipeline:
     async def _not_the_drill(self, transcript: str, target: str) -> CoachingText:
         # templates only: an LLM told the learner's words would coach them anyway
         return self.engines.coach.different_sentence(transcript=transcript, target_text=target)
+
+    async def _unsure(self, transcript: str) -> CoachingText:
+        return self.engines.coach.unsure_transcript(transcript=transcript)
 
     def _drill_match(
         self, target: str, heard: Transcript, assessment: Assessment | None
