@@ -125,7 +125,8 @@ class TestDrillMatch:
         assert judge(0.67, -4.95) == "matched"  # every word said with an error, half recognised
         assert judge(1.0, -5.0) == "matched"  # Whisper wrote the drill itself
         assert judge(0.2, None) == "different_sentence"  # no probability: coverage alone
-        assert judge(None, -9.0) == "matched"  # nothing transcribed: the scorer's result stands
+        assert judge(None, -5.2) == "different_sentence"  # nothing transcribed, improbable
+        assert judge(None, None) == "matched"  # STT failed: the scorer's result stands
 
 
 class TestTranslationMasking:

@@ -139,9 +139,12 @@ def unreliable(heard: Transcript) -> bool:
 def judge(evidence: DrillEvidence) -> DrillMatch:
     """``different_sentence`` when Whisper finds the target improbable given the audio and did
     not itself write (most of) the target; an engine without that probability falls back on
-    the transcript's coverage alone. Without a transcript (STT failed or heard nothing) the
-    scorer's own result stands."""
+    the transcript's coverage alone. Without a transcript (STT failed or heard nothing) only
+    the probability can turn the note away; without either the scorer's own result stands."""
     if evidence.coverage is None:
+        # Whisper wrote nothing: its probability of the target still tells, if known
+        if evidence.target_logprob is not None and evidence.target_logprob < MIN_TARGET_LOGPROB:
+            return "different_sentence"
         return "matched"
     if evidence.coverage >= SURE_COVERAGE:
         return "matched"

@@ -1,6 +1,6 @@
 """Measure "is this note the drill sentence?" (phonicflow_backend.drill_match) on synthetic speech.
 
-Run (about 25 minutes on 2 shared cores; results are cached in --out, ``--report`` alone
+Run (about 40 minutes on 2 shared cores; results are cached in --out, ``--report`` alone
 re-reads them)::
 
     .venv/bin/python services/backend/tests/scoring/eval_drill_match.py --out /tmp/drill.jsonl
