@@ -71,19 +71,25 @@ def ask(user: EmulatorUser, command: str, replies: int = 1) -> list[dict[str, An
     return user.wait_for_messages(replies, timeout=WAIT)
 
 
-def th_errors(practice_message: dict[str, Any]) -> dict[str, str]:
-    """TH→T on every TH word of the drill sentence the message shows."""
+def target_of(practice_message: dict[str, Any]) -> str:
+    """The drill sentence a /practice message shows."""
     lines = [line for line in practice_message["text"].split("\n") if line.strip()]
-    target = lines[next(i for i, line in enumerate(lines) if line.startswith("🎯")) + 1]
+    return lines[next(i for i, line in enumerate(lines) if line.startswith("🎯")) + 1]
+
+
+def say_the_drill(backend: StubBackend, practice_message: dict[str, Any], *, wrong: bool) -> None:
+    """The next note is heard as the drill sentence, its TH words said as T when ``wrong``."""
+    target = target_of(practice_message)
+    backend.engines.transcript = target
     words = (w.strip(".,!?").lower() for w in target.split())
-    return {w: "th_to_t" for w in words if "th" in w}
+    backend.engines.errors = {w: "th_to_t" for w in words if "th" in w} if wrong else {}
 
 
 def drill(user: EmulatorUser, voice_note: bytes, backend: StubBackend, *, wrong: bool) -> str:
     """/practice, then a voice note for it (its TH words said as T when ``wrong``); the
     feedback text."""
     sentence, _reference_audio = ask(user, "/practice", replies=2)
-    backend.engines.errors = th_errors(sentence) if wrong else {}
+    say_the_drill(backend, sentence, wrong=wrong)
     user.send_voice(voice_note, duration=3)
     feedback, *_voices = user.wait_for_messages(3, timeout=WAIT)
     return str(feedback["text"])
@@ -132,7 +138,7 @@ def test_a_learner_week_with_two_workers(
     clock.at(0, 9)
     first, _audio = ask(ana, "/practice", replies=2)
     assert first["text"].startswith("📌 Um som que você ainda não treinou: TH")
-    backend.engines.errors = th_errors(first)
+    say_the_drill(backend, first, wrong=True)
     ana.send_voice(voice_note, duration=3)
     feedback, *_ = ana.wait_for_messages(3, timeout=WAIT)
     assert "🔥 Hoje 1/2 · sequência: 1 dia" in feedback["text"]
@@ -154,7 +160,7 @@ def test_a_learner_week_with_two_workers(
 
     # Tuesday: the goal is met (said once, when it happens): no nudge in the evening.
     clock.at(1, 10)
-    backend.engines.errors = {}
+    backend.engines.errors, backend.engines.transcript = {}, "hello there"
     tuesday = []
     for _ in range(2):
         ana.send_voice(voice_note, duration=3)
