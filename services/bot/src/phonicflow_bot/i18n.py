@@ -320,18 +320,18 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "pt": "🏆 Você dominou <b>{sound}</b> ({right} de {attempts} certas)! A próxima frase já "
         "é de outro som.",
     },
-}
-
-#: Words whose form depends on a count: (one, many) per language.
-_PLURALS: dict[str, dict[Language, tuple[str, str]]] = {
-    "day": {"en": ("{n} day", "{n} days"), "pt": ("{n} dia", "{n} dias")},
-    "note": {"en": ("{n} note", "{n} notes"), "pt": ("{n} áudio", "{n} áudios")},
     "drill_different": {
         "en": "🤔 <b>That didn't sound like the practice sentence</b>, so I didn't score it. "
         "Try saying it again:",
         "pt": "🤔 <b>Não pareceu a frase do exercício</b>, então não dei nota. Tente falar "
         "de novo:",
     },
+}
+
+#: Words whose form depends on a count: (one, many) per language.
+_PLURALS: dict[str, dict[Language, tuple[str, str]]] = {
+    "day": {"en": ("{n} day", "{n} days"), "pt": ("{n} dia", "{n} dias")},
+    "note": {"en": ("{n} note", "{n} notes"), "pt": ("{n} áudio", "{n} áudios")},
 }
 
 #: Telegram's command menu, one description per language (setMyCommands).
