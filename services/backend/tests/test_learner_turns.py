@@ -16,7 +16,7 @@ from phonicflow_testing.backend import (
     speech_wav_16k,
     to_wav,
 )
-from phonicflow_testing.speech import wav_info
+from phonicflow_testing.speech import tone_wav, wav_info
 
 CORRECT = "I think three trees are there"
 PRAISE_WORDS = ("Excellent", "Great job", "Perfect", "Well done")
@@ -261,3 +261,28 @@ def test_the_embedded_default_is_one_sqlite_file_under_storage_dir(
         "phonicflow.db-wal",
         "phonicflow.db-shm",
     }
+
+
+def _stt_runs(client: httpx.Client) -> float:
+    """How many times speech to text ran, from the backend's own /metrics."""
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith('phonicflow_backend_stage_seconds_count{stage="stt"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_a_note_longer_than_the_scorer_scores_is_refused_before_speech_to_text(
+    client: httpx.Client, correct_wav: bytes
+) -> None:
+    """Default settings: MAX_AUDIO_SECONDS is the scorer's 60 s, so a 61 s note is neither
+    transcribed nor scored, and the message says how long is allowed."""
+    session = new_session(client, telegram_user_id=61, language="en")
+    before = _stt_runs(client)
+    response = send_audio(client, session, tone_wav(61.0), target_text=CORRECT)
+    assert response.status_code == 413, response.text
+    assert response.json()["code"] == "audio_too_long"
+    assert "the limit is 60 s" in response.json()["detail"]
+    assert _stt_runs(client) == before
+    # a note within the limit is a turn: speech to text runs once
+    assert send_audio(client, session, correct_wav).status_code == 200
+    assert _stt_runs(client) == before + 1

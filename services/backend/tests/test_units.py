@@ -221,3 +221,20 @@ def test_the_translator_survives_the_thread_that_built_it() -> None:
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
         assert '"think"' in done.stdout and "língua" in done.stdout
+
+
+def test_the_audio_limit_is_what_the_scorer_scores_and_cannot_be_raised_past_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    from phonicflow_backend.config import BackendSettings
+    from phonicflow_backend.scoring import ScorerConfig
+    from phonicflow_common.contract import MAX_AUDIO_SECONDS
+
+    assert BackendSettings().max_audio_seconds == ScorerConfig().max_seconds == MAX_AUDIO_SECONDS
+    monkeypatch.setenv("MAX_AUDIO_SECONDS", "30")
+    assert BackendSettings().max_audio_seconds == 30
+    monkeypatch.setenv("MAX_AUDIO_SECONDS", "120")
+    with pytest.raises(ValidationError, match="max_audio_seconds"):
+        BackendSettings()

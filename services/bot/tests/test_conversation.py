@@ -16,7 +16,7 @@ import redis
 from phonicflow_emulator.client import EmulatorUser
 from phonicflow_emulator.testing import EmulatorHandle
 from phonicflow_testing.processes import ServiceProcess, eventually
-from phonicflow_testing.speech import encode, synth_wav
+from phonicflow_testing.speech import encode, synth_wav, tone_wav
 
 T = TypeVar("T")
 WAIT = 15.0
@@ -161,10 +161,31 @@ def test_too_big_and_too_long_are_refused_before_any_download(
     [too_big] = user.wait_for_messages(1, timeout=WAIT)
     assert "grande demais (21.0 MB). O limite é 20 MB" in too_big["text"]
 
-    user.send_voice(b"OggS" + b"\x00" * 1000, duration=300)  # over 120 s
+    user.send_voice(b"OggS" + b"\x00" * 1000, duration=300)
     [too_long] = user.wait_for_messages(1, timeout=WAIT)
-    assert "longa demais (300 s). Mande até 120 s" in too_long["text"]
+    assert "longa demais (300 s): eu avalio até 60 s" in too_long["text"]
+    # 61 s: over what the backend scores (60 s, the default of both), refused at once too.
+    user.send_voice(b"OggS" + b"\x00" * 1000, duration=61)
+    [just_over] = user.wait_for_messages(1, timeout=WAIT)
+    assert "longa demais (61 s): eu avalio até 60 s" in just_over["text"]
     assert len(emulator.client.calls("getFile")) == downloads_before
+
+
+def test_audio_longer_than_the_backend_scores_is_refused_after_conversion(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+) -> None:
+    """A document has no duration from Telegram (and a client may report a wrong one): the
+    decoded length decides, and the backend never gets the note."""
+    user = learner(emulator, 1215)
+    processed_before = len(fake_backend.requests("/process"))
+    long_note = encode(tone_wav(65.0), "ogg")
+    user.send_document(long_note, file_name="lecture.ogg", mime_type="audio/ogg")
+    [refused] = user.wait_for_messages(1, timeout=WAIT)
+    assert "too long (65 s): I can score up to 60 s" in refused["text"]
+    user.send_voice(long_note, duration=50)  # a wrong duration from the client
+    [again] = user.wait_for_messages(1, timeout=WAIT)
+    assert "too long (65 s)" in again["text"]
+    assert len(fake_backend.requests("/process")) == processed_before
 
 
 def test_a_corrupted_voice_note_is_reported_as_unreadable(

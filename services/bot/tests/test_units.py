@@ -26,7 +26,7 @@ from phonicflow_bot.config import BotSettings
 from phonicflow_bot.formatting import MAX_MESSAGE_CHARS, format_feedback, format_history, truncate
 from phonicflow_bot.handlers.common import failure_text_key
 from phonicflow_bot.rate_limit import MemoryRateLimiter, RedisRateLimiter
-from phonicflow_common.contract import HistoryItem, ProcessResponse
+from phonicflow_common.contract import MAX_AUDIO_SECONDS, HistoryItem, ProcessResponse
 
 # built in two parts so the repository holds no token-shaped literal
 TOKEN = "123456789:" + "AAF-test-token-for-settings-000000000"
@@ -40,6 +40,8 @@ def test_settings_defaults_follow_the_seed(monkeypatch: pytest.MonkeyPatch) -> N
     assert settings.bot_rate_limit_mpm == 30
     assert settings.session_timeout_hours == 24
     assert settings.max_audio_size_bytes == 20 * 1024 * 1024
+    # What the backend scores, no more: a longer note is refused in the chat at once.
+    assert settings.max_audio_duration_seconds == MAX_AUDIO_SECONDS == 60
     assert settings.bot_health_port == 8080
     # The seed's 1 s pause after every getUpdates delayed each message of a busy bot.
     assert settings.bot_polling_interval == 0
@@ -65,7 +67,8 @@ def test_the_token_can_come_from_a_file_and_is_required_when_polling(
 @pytest.mark.parametrize(
     ("variable", "value"),
     [("BACKEND_URL", "localhost:8000"), ("SESSION_TIMEOUT_HOURS", "0"),
-     ("BOT_RATE_LIMIT_MPM", "-1"), ("LOG_LEVEL", "LOUD"), ("BOT_HEALTH_PORT", "70000")],
+     ("BOT_RATE_LIMIT_MPM", "-1"), ("LOG_LEVEL", "LOUD"), ("BOT_HEALTH_PORT", "70000"),
+     ("MAX_AUDIO_DURATION_SECONDS", "120")],
 )  # fmt: skip
 def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)

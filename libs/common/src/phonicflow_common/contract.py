@@ -26,6 +26,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 AudioType = Literal["coaching", "conversational"]
 AUDIO_TYPES: tuple[AudioType, ...] = ("coaching", "conversational")
 
+#: The longest note ``POST /process`` accepts, in seconds: what the pronunciation scorer scores
+#: (backend ``MAX_AUDIO_SECONDS`` may lower it, not raise it). The bot's
+#: ``MAX_AUDIO_DURATION_SECONDS`` defaults to it, so a longer note is refused at once in the
+#: chat instead of being downloaded, converted and sent for nothing.
+MAX_AUDIO_SECONDS = 60.0
+
 #: Interface languages.
 Language = Literal["en", "pt"]
 

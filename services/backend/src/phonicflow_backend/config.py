@@ -18,14 +18,17 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from phonicflow_common.contract import MAX_AUDIO_SECONDS
 from phonicflow_common.settings import ServiceSettings
 
 #: The seed's storage folder name, relative to the working directory.
 DEFAULT_STORAGE_DIR = Path("feedback_storage")
 #: Telegram lets a bot download at most 20 MB; anything bigger never comes from the bot.
 DEFAULT_MAX_AUDIO_SIZE_MB = 20.0
-#: A pronunciation drill is a sentence or two; two minutes is generous and bounds CPU per request.
-DEFAULT_MAX_AUDIO_SECONDS = 120.0
+#: A pronunciation drill is a sentence or two. The scorer scores at most a minute
+#: (scoring.ScorerConfig.max_seconds), so a longer note is refused before speech to text runs
+#: rather than transcribed whole and then not scored; the bot's default limit is the same number.
+DEFAULT_MAX_AUDIO_SECONDS = MAX_AUDIO_SECONDS
 #: Turns kept in a session's history; older ones are dropped (with their audio).
 DEFAULT_MAX_TURNS = 200
 #: Turns whose audio is kept; older turns keep their text but lose their WAV files.
@@ -75,7 +78,7 @@ class BackendSettings(ServiceSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     bot_private_key: SecretStr | None = None
     max_audio_size_mb: float = Field(default=DEFAULT_MAX_AUDIO_SIZE_MB, gt=0)
-    max_audio_seconds: float = Field(default=DEFAULT_MAX_AUDIO_SECONDS, gt=0)
+    max_audio_seconds: float = Field(default=DEFAULT_MAX_AUDIO_SECONDS, gt=0, le=MAX_AUDIO_SECONDS)
     max_text_chars: int = Field(default=DEFAULT_MAX_TEXT_CHARS, gt=0)
     session_max_turns: int = Field(default=DEFAULT_MAX_TURNS, ge=1)
     session_max_audio_turns: int = Field(default=DEFAULT_MAX_AUDIO_TURNS, ge=1)

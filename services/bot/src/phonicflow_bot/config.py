@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from phonicflow_common.contract import MAX_AUDIO_SECONDS
 from phonicflow_common.settings import ServiceSettings, load_settings
 
 #: The real Telegram Bot API; point these at the emulator or a self-hosted Bot API server.
@@ -158,7 +159,12 @@ class BotSettings(ServiceSettings):
     bot_role: Role = Field(default="all", description="all | poller | worker | webhook")
 
     max_audio_size_mb: float = Field(default=20.0, gt=0)
-    max_audio_duration_seconds: float = Field(default=120.0, gt=0)
+    max_audio_duration_seconds: float = Field(
+        default=MAX_AUDIO_SECONDS,
+        gt=0,
+        le=MAX_AUDIO_SECONDS,
+        description="Longest note accepted: at most what the backend scores (contract).",
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     bot_log_file: str | None = None

@@ -148,8 +148,10 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "pt": "📦 Esse arquivo é grande demais ({size} MB). O limite é {limit} MB.",
     },
     "too_long": {
-        "en": "⏱ That recording is too long ({duration} s). Please keep it under {limit} s.",
-        "pt": "⏱ Essa gravação é longa demais ({duration} s). Mande até {limit} s.",
+        "en": "⏱ That recording is too long ({duration} s): I can score up to {limit} s. "
+        "Please send a shorter one.",
+        "pt": "⏱ Essa gravação é longa demais ({duration} s): eu avalio até {limit} s. "
+        "Mande uma mais curta, por favor.",
     },
     "unsupported": {
         "en": "🤔 I can only listen to voice notes, audio files and video notes (or send me "

@@ -3,7 +3,7 @@
 Usage::
 
     converter = ConverterClient("localhost:50051", timeout=30)
-    wav = await converter.to_wav(ogg_bytes, expected_duration=3.0)   # 16 kHz mono PCM16
+    wav = await converter.to_wav(ogg_bytes, expected_duration=3.0)   # Wav(data, duration): 16 kHz mono PCM16
     voice = await converter.to_voice(wav_bytes)      # VoiceNote(ogg, duration) for sendVoice
     await converter.close()
 
@@ -97,6 +97,14 @@ _SERVICE_CONFIG = json.dumps(
 
 
 @dataclass(frozen=True)
+class Wav:
+    """WAV PCM16 audio and its length as decoded (not as Telegram reported it)."""
+
+    data: bytes
+    duration: float
+
+
+@dataclass(frozen=True)
 class VoiceNote:
     """An OGG/Opus voice note and its length (sendVoice shows the duration)."""
 
@@ -165,7 +173,7 @@ class ConverterClient:
         self._stub = converter_pb2_grpc.AudioConverterServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
-    async def to_wav(self, audio: bytes, *, expected_duration: float = 0.0) -> bytes:
+    async def to_wav(self, audio: bytes, *, expected_duration: float = 0.0) -> Wav:
         """Decode any Telegram audio to WAV PCM16 16 kHz mono."""
         request = converter_pb2.ToWavRequest(
             audio=audio,
@@ -174,7 +182,7 @@ class ConverterClient:
             expected_duration_seconds=expected_duration,
         )
         response = await self._call(self._stub.ToWav, request)
-        return bytes(response.wav)
+        return Wav(bytes(response.wav), response.output.duration_seconds)
 
     async def to_voice(self, audio: bytes) -> VoiceNote:
         """Encode audio (WAV from the backend) as an OGG/Opus voice note."""

@@ -10,6 +10,7 @@ journal step: an update handled again (its worker died) reuses the turn instead 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -85,10 +86,16 @@ def check_reported(audio: IncomingAudio, settings: BotSettings) -> None:
             size=f"{audio.file_size / MB:.1f}",
             limit=f"{settings.max_audio_size_mb:g}",
         )
-    if audio.duration > settings.max_audio_duration_seconds:
+    check_duration(audio.duration, settings)
+
+
+def check_duration(seconds: float, settings: BotSettings) -> None:
+    """Refuse a note longer than MAX_AUDIO_DURATION_SECONDS (by default what the backend
+    scores), saying how long is allowed."""
+    if seconds > settings.max_audio_duration_seconds:
         raise Refused(
             "too_long",
-            duration=f"{audio.duration:g}",
+            duration=f"{math.ceil(seconds):d}",
             limit=f"{settings.max_audio_duration_seconds:g}",
         )
 
@@ -114,13 +121,17 @@ async def transcribe(
         )
     with stage("convert", kind=audio.kind, size_bytes=len(data)):
         wav = await svc.converter.to_wav(data, expected_duration=audio.duration)
+    # Telegram's duration may be missing (a document) or wrong: the decoded length decides.
+    check_duration(wav.duration, settings)
     target = (session.practice_target or {}).get("text")
     # One key per Telegram message: retries and a redelivered update are one turn.
     key = message_idempotency_key(message.chat_id, message.message_id)
     with stage("backend", practice=bool(target)):
         return await svc.sessions.call(
             session,
-            lambda sid: svc.backend.process(sid, wav=wav, target_text=target, idempotency_key=key),
+            lambda sid: svc.backend.process(
+                sid, wav=wav.data, target_text=target, idempotency_key=key
+            ),
         )
 
 
