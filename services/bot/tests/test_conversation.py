@@ -237,6 +237,25 @@ def test_help_status_new_and_feedback(
     assert "Turns: 0" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
 
 
+def test_an_unknown_command_is_answered_with_a_pointer_to_help(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+) -> None:
+    user = learner(emulator, 1410)
+    turns_before = len(fake_backend.requests("/process"))
+    user.send_text("/foo")
+    [foo] = user.wait_for_messages(1, timeout=WAIT)
+    assert "I don't know the command /foo" in foo["text"] and "/help" in foo["text"]
+    user.send_text("/practise th")
+    [typo] = user.wait_for_messages(1, timeout=WAIT)
+    assert "command /practise" in typo["text"] and "/help" in typo["text"]
+    assert len(fake_backend.requests("/process")) == turns_before, "not a conversational turn"
+
+    portuguese = learner(emulator, 1411, lang="pt")
+    portuguese.send_text("/ajuda")
+    [ajuda] = portuguese.wait_for_messages(1, timeout=WAIT)
+    assert "Não conheço o comando /ajuda" in ajuda["text"] and "/help" in ajuda["text"]
+
+
 def test_replay_and_try_again_buttons(
     bot: ServiceProcess, emulator: EmulatorHandle, voice_ogg: bytes
 ) -> None:

@@ -116,6 +116,8 @@ def register_handlers(application: BotApplication) -> None:
     new = filters.UpdateType.MESSAGE
     for name, callback in COMMAND_HANDLERS.items():
         application.add_handler(CommandHandler(name, callback, filters=new))
+    # After the commands above: any other /command (a typo, /Practice, another bot's) gets /help.
+    application.add_handler(MessageHandler(new & filters.COMMAND, message_handler.unknown_command))
     application.add_handler(MessageHandler(new & AUDIO_FILTER, audio_handler.handle_audio))
     application.add_handler(
         MessageHandler(new & filters.TEXT & ~filters.COMMAND, message_handler.handle_text)

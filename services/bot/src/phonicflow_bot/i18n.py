@@ -153,6 +153,10 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "pt": "⏱ Essa gravação é longa demais ({duration} s): eu avalio até {limit} s. "
         "Mande uma mais curta, por favor.",
     },
+    "unknown_command": {
+        "en": "🤷 I don't know the command {command}. Send /help to see what I can do.",
+        "pt": "🤷 Não conheço o comando {command}. Mande /help para ver o que eu sei fazer.",
+    },
     "unsupported": {
         "en": "🤔 I can only listen to voice notes, audio files and video notes (or send me "
         "text). Please record a voice note.",

@@ -1,8 +1,8 @@
 """Commands and text messages (seed 2.1.2).
 
-/start /help /status /history /new /feedback /delete /language /practice, free text (a
-conversational turn, POST /process with ``text``), and anything the bot cannot listen to
-(photos, PDFs, stickers...) which gets a clear message.
+/start /help /status /history /new /feedback /delete /language /practice, any other command
+(pointed to /help), free text (a conversational turn, POST /process with ``text``), and
+anything the bot cannot listen to (photos, PDFs, stickers...) which gets a clear message.
 """
 
 from __future__ import annotations
@@ -179,6 +179,21 @@ async def handle_text(update: Update, context: BotContext) -> None:
     session.conversation_turns += 1
     session.state = STATE_PRACTICE if session.practice_target else STATE_ACTIVE
     await deliver_result(context, message.chat_id, session, result)
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not have: say so and point to /help (no session is created)."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    command = message.text.split()[0][:MAX_FOCUS_CHARS]
+    addressee = command.partition("@")[2]
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return  # /foo@another_bot in a group: not ours to answer
+    lang = await language_of(update, context)
+    await send_html(
+        context, message.chat_id, text(lang, "unknown_command", command=escape(command))
+    )
 
 
 async def unsupported(update: Update, context: BotContext) -> None:
