@@ -377,6 +377,25 @@ def test_practice_with_a_sound_asks_for_it_and_an_unknown_sound_gets_the_choices
     assert "/practice th" in told["text"]
 
 
+@pytest.mark.parametrize(
+    ("said", "lang", "heading"),
+    [("can you help me with the th sound?", "en", "Say this sentence"),
+     ("quero treinar o th", "pt", "Diga esta frase")],
+)  # fmt: skip
+def test_a_text_asking_for_help_with_a_sound_gets_its_drill(
+    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any, said: str, lang: str,
+    heading: str,
+) -> None:  # fmt: skip
+    user = learner(emulator, 1820 if lang == "en" else 1821, lang=lang)
+    user.send_text(said)
+    target, reference = user.wait_for_messages(2, timeout=WAIT)
+    assert heading in target["text"] and "I think three trees are there" in target["text"]
+    assert "voice" in reference
+    assert fake_backend.requests("/practice/next")[-1]["query"].get("focus") == "th"
+    texts = [r["form"].get("text") for r in fake_backend.requests("/process")]
+    assert said not in texts, "a drill request is not a conversational turn"
+
+
 def test_delete_erases_the_learner_here_and_in_the_backend_after_confirming(
     bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any, rig: Any
 ) -> None:

@@ -25,6 +25,7 @@ from phonicflow_bot.clients.sessions import MemorySessionStore, RedisSessionStor
 from phonicflow_bot.config import BotSettings
 from phonicflow_bot.formatting import MAX_MESSAGE_CHARS, format_feedback, format_history, truncate
 from phonicflow_bot.handlers.common import failure_text_key
+from phonicflow_bot.handlers.message_handler import asked_focus
 from phonicflow_bot.rate_limit import MemoryRateLimiter, RedisRateLimiter
 from phonicflow_common.contract import MAX_AUDIO_SECONDS, HistoryItem, ProcessResponse
 
@@ -307,3 +308,19 @@ async def test_memory_sessions_behave_like_redis_ones() -> None:
 )
 def test_each_failure_gets_the_message_that_fits_it(error: Exception, key: str) -> None:
     assert failure_text_key(error)[0] == key
+
+
+@pytest.mark.parametrize(
+    ("said", "focus"),
+    [("help with th", "th"), ("can you help me with the th sound?", "th"),
+     ("quero treinar o th", "th"), ("me ajuda com o h", "h_r"), ("Help me with H/R!", "h_r"),
+     ("practice i/ɪ", "i_ih"), ("I want to practise the final s", "final_s_ed"),
+     ("help with -ed please", "final_s_ed"), ("quero praticar a vogal extra", "vowel_insertion"),
+     ("I think three trees are there", None), ("I want to practice my English", None),
+     ("the th in think is hard", None),
+     ("help " + "and so on " * 10 + "th", None)],
+)  # fmt: skip
+def test_a_request_for_a_drill_is_recognised_and_conversation_is_not(
+    said: str, focus: str | None
+) -> None:
+    assert asked_focus(said) == focus

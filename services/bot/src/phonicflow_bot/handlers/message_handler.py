@@ -1,13 +1,15 @@
 """Commands and text messages (seed 2.1.2).
 
 /start /help /status /history /new /feedback /delete /language /practice, any other command
-(pointed to /help), free text (a conversational turn, POST /process with ``text``), and
-anything the bot cannot listen to (photos, PDFs, stickers...) which gets a clear message.
+(pointed to /help), free text (a conversational turn, POST /process with ``text``; a short
+request such as "help with th" gets that sound's drill instead), and anything the bot cannot
+listen to (photos, PDFs, stickers...) which gets a clear message.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 
 from telegram import Update
@@ -15,7 +17,7 @@ from telegram.constants import ChatAction
 
 from phonicflow_bot import metrics
 from phonicflow_bot.clients.backend import BackendRejected, message_idempotency_key
-from phonicflow_bot.clients.sessions import STATE_ACTIVE, STATE_PRACTICE
+from phonicflow_bot.clients.sessions import STATE_ACTIVE, STATE_PRACTICE, Session
 from phonicflow_bot.context import BotContext
 from phonicflow_bot.formatting import escape, format_feedback
 from phonicflow_bot.handlers.common import (
@@ -41,6 +43,57 @@ from phonicflow_common.contract import ProcessResponse
 log = logging.getLogger(__name__)
 #: A /practice argument longer than this is not a sound name; it is cut before it goes anywhere.
 MAX_FOCUS_CHARS = 32
+
+
+#: Words that make a text a request for a drill ("help with th", "quero treinar o h").
+_DRILL_CUES = frozenset(
+    {"help", "practice", "practise", "train", "drill", "improve", "exercise",
+     "ajuda", "ajude", "ajudar", "treinar", "treino", "praticar", "pratique", "exercitar",
+     "exercício", "melhorar"}
+)  # fmt: skip
+#: How learners name the sounds the backend has drills for (its practice focuses).
+_SOUND_PHRASES: dict[str, str] = {
+    "vowel insertion": "vowel_insertion",
+    "extra vowel": "vowel_insertion",
+    "vogal extra": "vowel_insertion",
+    "final s": "final_s_ed",
+    "s final": "final_s_ed",
+    "h and r": "h_r",
+    "h e r": "h_r",
+}
+_SOUND_WORDS: dict[str, str] = {
+    "th": "th",
+    "h_r": "h_r",
+    "h/r": "h_r",
+    "h": "h_r",
+    "r": "h_r",
+    "i_ih": "i_ih",
+    "i/ɪ": "i_ih",
+    "i/ih": "i_ih",
+    "ih": "i_ih",
+    "ɪ": "i_ih",
+    "final_s_ed": "final_s_ed",
+    "-ed": "final_s_ed",
+    "ed": "final_s_ed",
+    "vowel_insertion": "vowel_insertion",
+}
+#: A longer text is conversation, even if it mentions "help" and a letter.
+MAX_DRILL_REQUEST_CHARS = 80
+
+
+def asked_focus(said: str) -> str | None:
+    """The practice focus a short text asks to drill ("can you help me with the th sound?",
+    "me ajuda com o h"), or None when it is not such a request."""
+    if len(said) > MAX_DRILL_REQUEST_CHARS:
+        return None
+    words = re.findall(r"[\w/ɪ-]+", said.lower())
+    if not _DRILL_CUES.intersection(words):
+        return None
+    joined = f" {' '.join(words)} "
+    for phrase, focus in _SOUND_PHRASES.items():
+        if f" {phrase} " in joined:
+            return focus
+    return next((_SOUND_WORDS[w] for w in words if w in _SOUND_WORDS), None)
 
 
 @guarded
@@ -140,6 +193,13 @@ async def practice(update: Update, context: BotContext) -> None:
     """/practice, or /practice th (a sound to drill; kept for "another sentence")."""
     session = await begin(update, context)
     focus = " ".join(context.args or []).strip()[:MAX_FOCUS_CHARS] or None
+    await start_drill(update, context, session, focus)
+
+
+async def start_drill(
+    update: Update, context: BotContext, session: Session, focus: str | None
+) -> None:
+    """Propose a sentence for ``focus`` (None: any), remembered for "another sentence"."""
     if focus is None:
         session.extra.pop("practice_focus", None)
     else:
@@ -165,6 +225,10 @@ async def handle_text(update: Update, context: BotContext) -> None:
         return
     said = message.text
     session = await begin(update, context)
+    focus = asked_focus(said)
+    if focus is not None:  # "help with th", "quero treinar o th": the drill, not a chat turn
+        await start_drill(update, context, session, focus)
+        return
     svc = context.services
     key = message_idempotency_key(message.chat_id, message.message_id)
     async with chat_action(context, message.chat_id, ChatAction.TYPING):
