@@ -271,6 +271,25 @@ def test_replay_and_try_again_buttons(
     assert user.callback_answers(), "every press is answered"
 
 
+def test_eight_quick_presses_on_replay_send_the_voice_notes_once(
+    bot: ServiceProcess, emulator: EmulatorHandle, voice_ogg: bytes
+) -> None:
+    user = learner(emulator, 1510)
+    user.send_voice(voice_ogg, duration=2)
+    reply, *voices = user.wait_for_messages(3, timeout=WAIT)
+    before = len(user.messages())
+    for _ in range(8):
+        user.press_button(reply["message_id"], f"r:{_turn_id(reply)}")
+    # Every press is answered (the client's spinner stops); presses are handled in order, so
+    # once the eighth is answered the first one's replay is out too.
+    eventually(lambda: len(user.callback_answers()) == 8, timeout=WAIT)
+    replayed = user.messages()[before:]
+    assert [m["voice"]["file_id"] for m in replayed] == [v["voice"]["file_id"] for v in voices]
+    time.sleep(3.5)  # past the debounce window: a new press replays again
+    user.press_button(reply["message_id"], f"r:{_turn_id(reply)}")
+    assert len(user.wait_for_messages(2, timeout=WAIT)) == 2
+
+
 def test_history_pages_most_recent_first(bot: ServiceProcess, emulator: EmulatorHandle) -> None:
     user = learner(emulator, 1600)
     for n in range(7):

@@ -71,7 +71,14 @@ from phonicflow_bot.health import Check, HealthServer
 from phonicflow_bot.intake.poller import Poller
 from phonicflow_bot.intake.webhook import WebhookReceiver, register
 from phonicflow_bot.journal import JournaledBot
-from phonicflow_bot.rate_limit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from phonicflow_bot.rate_limit import (
+    MemoryPressDebounce,
+    MemoryRateLimiter,
+    PressDebounce,
+    RateLimiter,
+    RedisPressDebounce,
+    RedisRateLimiter,
+)
 from phonicflow_bot.reminders import (
     MemorySentMarks,
     RedisSentMarks,
@@ -251,17 +258,20 @@ async def build_services(settings: BotSettings, redis: Redis | None) -> BotServi
     )
     store: SessionStore
     limiter: RateLimiter | None = None
+    debounce: PressDebounce
     if redis is not None:
         ttl = int(settings.session_timeout_hours * 3600) + EXPIRED_SESSION_RETENTION_SECONDS
         store = RedisSessionStore(redis, ttl)
+        debounce = RedisPressDebounce(redis)
         if settings.bot_rate_limit:
             limiter = RedisRateLimiter(redis, settings.bot_rate_limit_mpm)
     else:
         store = MemorySessionStore()
+        debounce = MemoryPressDebounce()
         if settings.bot_rate_limit:
             limiter = MemoryRateLimiter(settings.bot_rate_limit_mpm)
     sessions = SessionManager(store, backend, timeout_hours=settings.session_timeout_hours)
-    return BotServices(settings, backend, converter, sessions, limiter)
+    return BotServices(settings, backend, converter, sessions, limiter, debounce)
 
 
 def reminder_sender(

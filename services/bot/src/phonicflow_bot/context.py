@@ -21,7 +21,7 @@ from phonicflow_bot.clients.backend import BackendClient
 from phonicflow_bot.clients.converter import ConverterClient
 from phonicflow_bot.clients.sessions import SessionManager
 from phonicflow_bot.config import BotSettings
-from phonicflow_bot.rate_limit import RateLimiter
+from phonicflow_bot.rate_limit import PressDebounce, RateLimiter
 
 SERVICES_KEY = "phonicflow"
 
@@ -33,6 +33,7 @@ class BotServices:
     converter: ConverterClient
     sessions: SessionManager
     limiter: RateLimiter | None
+    debounce: PressDebounce
 
     async def close(self) -> None:
         await self.backend.aclose()

@@ -34,6 +34,11 @@ The reminder sender (:mod:`phonicflow_bot.reminders`):
 - ``phonicflow:reminder-sent:{user_id}:{local_date}:{kind}`` — the reminder went out (so one
   offered again after its sender died before reporting is not sent twice); 2 days.
 
+Button presses (:mod:`phonicflow_bot.rate_limit`), a few seconds each:
+
+- ``phonicflow:press:{chat_id}:{message_id}:{data}`` — a button's press being handled or just
+  handled, so a burst of presses on one button does its work once (``SET NX EX``).
+
 These keys span hash slots: the bot needs one Redis (or a primary), not Redis Cluster.
 """
 
@@ -83,3 +88,7 @@ def chat_lease(chat: int | str) -> str:
 
 def journal(update_id: int) -> str:
     return f"{PREFIX}:journal:{update_id}"
+
+
+def press(chat: int, message: int, data: str) -> str:
+    return f"{PREFIX}:press:{chat}:{message}:{data}"

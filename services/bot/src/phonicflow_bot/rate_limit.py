@@ -1,4 +1,5 @@
-"""Per-learner rate limit: BOT_RATE_LIMIT_MPM messages per one-minute window.
+"""Per-learner rate limit: BOT_RATE_LIMIT_MPM messages per one-minute window; and the
+debounce of button presses (:class:`PressDebounce`).
 
 Usage::
 
@@ -26,6 +27,8 @@ from phonicflow_bot import keys
 
 #: Length of one counting window, seconds.
 WINDOW_SECONDS = 60
+#: A press of a button repeated within this long after the last one was handled is dropped.
+PRESS_DEBOUNCE_SECONDS = 3
 
 
 @dataclass(frozen=True)
@@ -111,3 +114,62 @@ class RedisRateLimiter(RateLimiter):
 
     async def reset(self, user_id: int) -> None:
         await self._redis.delete(keys.rate_limit(user_id), keys.rate_limit_notice(user_id))
+
+
+class PressDebounce(ABC):
+    """One press of a button does its work; presses of the same button (chat, message,
+    callback data) while it runs or within ``window`` seconds after are duplicates.
+
+    Usage::
+
+        if await debounce.first(chat, message_id, data):
+            ...do the button's work...
+            await debounce.hold(chat, message_id, data)   # the window starts when work ends
+    """
+
+    def __init__(self, window: int = PRESS_DEBOUNCE_SECONDS) -> None:
+        self.window = window
+
+    @abstractmethod
+    async def first(self, chat: int, message: int, data: str) -> bool:
+        """True for a press to handle, False for a duplicate (and the window starts)."""
+
+    @abstractmethod
+    async def hold(self, chat: int, message: int, data: str) -> None:
+        """Restart the window now that the press's work is done."""
+
+
+class MemoryPressDebounce(PressDebounce):
+    """One process only: expiry times in a dict."""
+
+    def __init__(self, window: int = PRESS_DEBOUNCE_SECONDS) -> None:
+        super().__init__(window)
+        self._until: dict[str, float] = {}
+
+    async def first(self, chat: int, message: int, data: str) -> bool:
+        now = time.monotonic()
+        self._until = {k: t for k, t in self._until.items() if t > now}
+        key = keys.press(chat, message, data)
+        if key in self._until:
+            return False
+        self._until[key] = now + self.window
+        return True
+
+    async def hold(self, chat: int, message: int, data: str) -> None:
+        self._until[keys.press(chat, message, data)] = time.monotonic() + self.window
+
+
+class RedisPressDebounce(PressDebounce):
+    """Shared by every replica: ``SET NX EX`` per press."""
+
+    def __init__(self, redis: Redis, window: int = PRESS_DEBOUNCE_SECONDS) -> None:
+        super().__init__(window)
+        self._redis = redis
+
+    async def first(self, chat: int, message: int, data: str) -> bool:
+        return bool(
+            await self._redis.set(keys.press(chat, message, data), "1", nx=True, ex=self.window)
+        )
+
+    async def hold(self, chat: int, message: int, data: str) -> None:
+        await self._redis.set(keys.press(chat, message, data), "1", ex=self.window)

@@ -3,7 +3,9 @@
 One handler per button verb (:data:`BUTTONS`; the verbs and callback data formats are in
 :mod:`phonicflow_bot.handlers.common`), each registered as its own ``CallbackQueryHandler``
 with a pattern, plus :func:`unknown` for stale or foreign data. Every press is answered
-(answerCallbackQuery) first, so the learner's client stops its spinner.
+(answerCallbackQuery) first, so the learner's client stops its spinner. Presses of the same
+button in a burst (8 taps on "replay") do its work once: the others are only answered
+(:class:`~phonicflow_bot.rate_limit.PressDebounce`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from phonicflow_bot.handlers.common import (
     send_voice,
 )
 from phonicflow_bot.i18n import as_language, text
+from phonicflow_bot.journal import memo
 from phonicflow_bot.telemetry import stage
 from phonicflow_common.contract import AUDIO_TYPES
 
@@ -53,6 +56,14 @@ def answered(handler: Handler) -> Handler:
         query = update.callback_query
         if query is None or update.effective_user is None:
             return
+        debounce = context.services.debounce
+        press = (
+            chat_id(update),
+            query.message.message_id if query.message else 0,
+            query.data or "",
+        )
+        # Memoised: handled again (its worker died), a press is still the first one.
+        first = await memo("press", lambda: debounce.first(*press), bool)
         try:
             with stage("send", method="answerCallbackQuery"):
                 await query.answer()
@@ -60,7 +71,11 @@ def answered(handler: Handler) -> Handler:
             # "query is too old": the press is answered late (e.g. handled again after a
             # worker died); the button's work is still done.
             log.info("callback query not answered", extra={"error": exc.message})
+        if not first:
+            log.info("repeated button press dropped", extra={"data": press[2][:64]})
+            return
         await inner(update, context)
+        await debounce.hold(*press)
 
     return wrapper
 
