@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import random
 import subprocess
+import tempfile
 import wave
+from pathlib import Path
 
 import grpc
 import pytest
@@ -148,6 +150,43 @@ def test_with_allow_partial_the_audio_that_survived_is_returned_and_flagged(conv
     assert reply.partial
     assert 0.3 < reply.output.duration_seconds < 2.5
     assert speech.wav_info(reply.wav)[3] == pytest.approx(reply.output.duration_seconds)
+
+
+def _video_note(video_seconds: int, audio_seconds: int, *, fragmented: bool) -> bytes:
+    """A Telegram-style video note (240x240 H.264 + AAC in MP4) whose audio track is
+    ``audio_seconds`` long inside ``video_seconds`` of video, as a phone records one when the
+    microphone starts late or stops early."""
+    movflags = ["-movflags", "frag_keyframe+empty_moov"] if fragmented else []
+    with tempfile.TemporaryDirectory(prefix="video-note-") as tmp:
+        target = Path(tmp) / "note.mp4"
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"sine=frequency=300:duration={audio_seconds}",
+             "-f", "lavfi", "-i", f"color=c=blue:s=240x240:r=10:d={video_seconds}",
+             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+             "-c:a", "aac", "-b:a", "64k", "-t", str(video_seconds), *movflags, str(target)],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        return target.read_bytes()
+
+
+@pytest.mark.parametrize("fragmented", [False, True], ids=["mp4", "fragmented-mp4"])
+def test_a_video_note_whose_audio_track_is_shorter_than_its_video_is_accepted(
+    converter, fragmented
+):
+    note = _video_note(5, 3, fragmented=fragmented)
+    # Telegram reports the video's 5 s; the 3 s audio track is complete, not damaged.
+    reply = converter.stub.ToWav(
+        converter_pb2.ToWavRequest(audio=note, expected_duration_seconds=5), timeout=30
+    )
+    assert not reply.partial
+    assert reply.output.duration_seconds == pytest.approx(3.0, abs=0.1)
+    if fragmented:  # cut in transit, it still falls short of its own track: truncated
+        _expect_error(
+            converter.stub,
+            converter_pb2.ToWavRequest(audio=note[: len(note) // 2], expected_duration_seconds=5),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "truncated",
+        )
 
 
 def test_telegram_rounding_the_duration_up_is_not_mistaken_for_truncation(converter, encoded):

@@ -34,6 +34,8 @@ Errors (all subclasses of :class:`ConversionError`, each message meant for a dev
     ├── TooLong               longer than Limits.max_duration_seconds (checked before decoding
     │                         when the container declares a duration, and again while decoding)
     ├── Truncated             decoded audio well short of the duration Telegram reported
+    │                         (for a video note: of its audio track's own declared length,
+    │                         when that is shorter than the video Telegram measured)
     └── Stopped               the caller's ``should_stop`` said to give up (deadline, cancel)
 """
 
@@ -204,6 +206,9 @@ class _Decoded:
     input: AudioInfo
     partial: bool
     seconds: float
+    #: The audio track's own declared length, for a container that also holds video (a video
+    #: note): Telegram reports the video's duration, and the audio track may be shorter.
+    track_seconds: float | None = None
 
 
 def _never() -> bool:
@@ -389,6 +394,9 @@ def _decode(
         in_rate = int(codec.sample_rate or 0)
         in_channels = int(codec.channels or 0)
         declared = _declared_duration(container, stream)
+        track_seconds = None
+        if container.streams.video and stream.duration is not None and stream.time_base:
+            track_seconds = float(stream.duration * stream.time_base)
         max_seconds = limits.max_duration_seconds
         too_long = None if declared is None else _too_long_before_decoding(declared, limits)
         if too_long is not None:
@@ -470,6 +478,7 @@ def _decode(
             input=input_info,
             partial=bool(errors),
             seconds=time.perf_counter() - started,
+            track_seconds=track_seconds,
         )
     finally:
         container.close()
@@ -549,11 +558,13 @@ def _check_truncation(
     """True if the decode fell short of the reported duration (and the caller accepts that)."""
     if expected_duration_seconds <= 0:
         return False
+    expected = expected_duration_seconds
+    if decoded.track_seconds is not None:
+        # A video note whose audio track is shorter than its video: all of the track is there.
+        # (A file cut in transit still falls short of its own track's declared length.)
+        expected = min(expected, decoded.track_seconds)
     got = decoded.input.duration_seconds
-    short = (
-        got < expected_duration_seconds - TRUNCATION_TOLERANCE_SECONDS
-        and got < expected_duration_seconds * TRUNCATION_MIN_RATIO
-    )
+    short = got < expected - TRUNCATION_TOLERANCE_SECONDS and got < expected * TRUNCATION_MIN_RATIO
     if not short:
         return False
     if not allow_partial:
