@@ -7,6 +7,7 @@ scenario uses its own learner id.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from typing import Any, TypeVar
 
@@ -140,6 +141,26 @@ def test_every_kind_of_audio_is_heard(
     text_reply, *voices = user.wait_for_messages(3, timeout=WAIT)
     assert "I heard: i tink tree trees are dere" in text_reply["text"]
     assert all("voice" in v for v in voices)
+
+
+def test_a_video_note_whose_audio_track_is_shorter_than_its_video_is_heard(
+    bot: ServiceProcess, emulator: EmulatorHandle, speech: bytes, tmp_path: Any
+) -> None:
+    """The phone's microphone stopped before the camera: Telegram says 5 s (the video), the
+    audio track holds about 2 s. That is a whole note, not a damaged one."""
+    target = tmp_path / "note.mp4"
+    (tmp_path / "speech.wav").write_bytes(speech)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(tmp_path / "speech.wav"),
+         "-f", "lavfi", "-i", "color=c=blue:s=240x240:r=10:d=5", "-map", "1:v", "-map", "0:a",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+         "-t", "5", str(target)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    user = learner(emulator, 1130)
+    user.send_video_note(target.read_bytes(), duration=5)
+    text_reply, *_ = user.wait_for_messages(3, timeout=WAIT)
+    assert "I heard: i tink tree trees are dere" in text_reply["text"]
 
 
 def test_a_pdf_is_refused_with_a_clear_message(
