@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 import wave
@@ -238,3 +239,54 @@ def test_the_audio_limit_is_what_the_scorer_scores_and_cannot_be_raised_past_it(
     monkeypatch.setenv("MAX_AUDIO_SECONDS", "120")
     with pytest.raises(ValidationError, match="max_audio_seconds"):
         BackendSettings()
+
+
+class TestPortugueseRegister:
+    """A native Brazilian speaker's corrections (issue 14): one register (você + "Mande",
+    "Tente"), and no praise or "just one detail" that the note does not deserve."""
+
+    TU_IMPERATIVES = re.compile(
+        r"\b(Coloca|Tenta|Manda|Grava|Escuta|Fala|Continua|Começa|Termina|Solta|Abre|Encosta|"
+        r"Corta|Curva|Volta|Descreve|Repete|Engole|Me conta)\b",
+        re.IGNORECASE,
+    )
+
+    def test_every_portuguese_template_uses_one_register(self) -> None:
+        from phonicflow_backend import coaching, conversation
+
+        texts = [tip.pt for tip in coaching._TIPS.values()]
+        for pairs in (coaching._PRAISE, coaching._KEEP_GOING, coaching._TRY_AGAIN,
+                      *coaching._OPENERS.values(), *conversation._REPLIES.values(),
+                      *(replies for _, replies in conversation._TOPICS.values())):  # fmt: skip
+            texts += [pt for _, pt in pairs]
+        texts += [p[1] for p in (coaching._ONE_DETAIL, coaching._NO_AUDIO, coaching._NOT_SCORED,
+                                 coaching._LONG_NOTE, coaching._NOTHING_HEARD)]  # fmt: skip
+        from phonicflow_backend.practice import CATALOGUE
+
+        texts += [item.hint_pt for item in CATALOGUE.values()]
+        assert len(texts) > 40
+        wrong = [t for t in texts if self.TU_IMPERATIVES.search(t)]
+        assert wrong == []
+        assert not [t for t in texts if "Foi bem" in t or "Olá! Pronto" in t]
+
+    def test_just_one_detail_is_said_for_one_error_only(self) -> None:
+        def opener_pt(flagged: int, seed: int) -> str:
+            words = [word(f"w{i}", "final_s_dropped", 50) for i in range(flagged)]
+            result = assessment(*words, word("fine"), score=75)  # the "good" band
+            return TemplateCoach().coach(result, transcript=f"note {seed}", target_text=None).pt
+
+        three = {opener_pt(3, seed).split("!")[0].split(".")[0] for seed in range(40)}
+        assert not any("detalhe" in o for o in three) and three
+        one = {opener_pt(1, seed).split(".")[0] for seed in range(40)}
+        assert "Legal, só falta um detalhe" in one
+
+    def test_a_drill_reply_praises_only_a_good_score(self) -> None:
+        said = [f"blue elephant number {n}" for n in range(30)]
+        low = {TemplateConversation().reply(s, drill=True, score=13).pt for s in said}
+        assert not any("Bom trabalho" in pt for pt in low)
+        high = {TemplateConversation().reply(s, drill=True, score=90).pt for s in said}
+        assert any("Bom trabalho no exercício" in pt for pt in high)
+
+    def test_the_greeting_is_gender_neutral(self) -> None:
+        greetings = {TemplateConversation().reply(f"hello {n}").pt for n in range(30)}
+        assert "Oi! Bora praticar um pouquinho de inglês hoje?" in greetings

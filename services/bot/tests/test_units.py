@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import string
 import subprocess
 import sys
@@ -347,3 +348,15 @@ def test_a_request_for_a_drill_is_recognised_and_conversation_is_not(
     said: str, focus: str | None
 ) -> None:
     assert asked_focus(said) == focus
+
+
+def test_portuguese_reads_as_a_native_speaker_writes_it() -> None:
+    """The corrections of issue 14, and one register (você + "Mande", "Tente")."""
+    assert i18n.text("pt", "delete_confirm").startswith("⚠️ Isso vai apagar sua sessão")
+    assert i18n.text("pt", "try_again_free") == "🔁 Pode mandar outro áudio!"
+    assert "mensagem de vídeo (a bolinha)" in i18n.text("pt", "help")
+    assert "mensagens de vídeo (a bolinha)" in i18n.text("pt", "unsupported")
+    portuguese = " ".join(i18n.variants(key)["pt"] for key in i18n.text_keys())
+    for translated in ("Isto apaga", "Vá em frente", "vídeo redondo", "vídeos redondos"):
+        assert translated not in portuguese
+    assert not re.search(r"\b(Coloca|Tenta|Manda|Grava|Escuta|Fala|Envia)\b", portuguese)

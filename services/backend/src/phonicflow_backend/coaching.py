@@ -61,7 +61,7 @@ _TIPS: dict[str, _Tip] = {
     "th": _Tip(
         "The TH in {words} came out like a {sound}. Put the tip of your tongue lightly between "
         "your teeth and let the air flow out, without tapping.",
-        "O TH de {words} saiu como {sound}. Coloca a pontinha da língua entre os dentes e deixa "
+        "O TH de {words} saiu como {sound}. Coloque a pontinha da língua entre os dentes e deixe "
         "o ar passar, sem bater a língua. No começo parece estranho, mas é assim mesmo!",
         5,
     ),
@@ -69,13 +69,13 @@ _TIPS: dict[str, _Tip] = {
         "I heard an extra vowel at the end of {words}. English words can end on a consonant: "
         "stop cleanly on the last sound.",
         'Apareceu um "i" a mais no final de {words}, tipo "dógui". Em inglês a palavra pode '
-        "terminar em consoante: corta o som ali mesmo, sem vogal extra.",
+        "terminar em consoante: corte o som ali mesmo, sem vogal extra.",
         4,
     ),
     "initial_vowel_insertion": _Tip(
         'I heard an extra "e" before the S at the start of {words}. Start straight on the S: '
         "sss-chool, not es-chool.",
-        'Em {words} apareceu aquele "e" antes do S, tipo "eschool". Começa direto no S, '
+        'Em {words} apareceu aquele "e" antes do S, tipo "eschool". Comece direto no S, '
         "chiando: sss-chool.",
         4,
     ),
@@ -83,14 +83,14 @@ _TIPS: dict[str, _Tip] = {
         "In {words} the H sounded like an English R. The H is only air: open your mouth and "
         "breathe out, tongue relaxed.",
         'Em {words} o H virou um R do inglês, e "hat" fica parecendo "rat". O H é só ar: '
-        "abre a boca e solta o ar, com a língua relaxada lá embaixo.",
+        "abra a boca e solte o ar, com a língua relaxada lá embaixo.",
         3,
     ),
     "t_to_ch": _Tip(
         "In {words} the T turned into a CH sound. Keep it clean: tongue behind your top teeth, "
         "one quick tap.",
         'Em {words} o T virou "tch", como no "tia" do português. Em inglês o T é limpo: '
-        "encosta a língua atrás dos dentes de cima e solta rapidinho.",
+        "encoste a língua atrás dos dentes de cima e solte rapidinho.",
         3,
     ),
     "d_to_jh": _Tip(
@@ -103,7 +103,7 @@ _TIPS: dict[str, _Tip] = {
     "h_dropped": _Tip(
         "The H at the start of {words} went missing. Breathe out a little air before the vowel, "
         "like fogging up a mirror.",
-        "O H do começo de {words} sumiu. Solta um arzinho antes da vogal, como quem embaça um "
+        "O H do começo de {words} sumiu. Solte um arzinho antes da vogal, como quem embaça um "
         "espelho.",
         3,
     ),
@@ -111,7 +111,7 @@ _TIPS: dict[str, _Tip] = {
         "In {words} the R sounded like an H. For the English R, curl the tip of your tongue back "
         "without touching the roof of your mouth.",
         'Em {words} o R saiu com aquele som de "rr" de "rato", que pro ouvido americano '
-        "parece um H. O R do inglês lembra o R caipira: curva a ponta da língua pra trás, sem "
+        "parece um H. O R do inglês lembra o R caipira: curve a ponta da língua pra trás, sem "
         "encostar em nada.",
         4,
     ),
@@ -125,26 +125,26 @@ _TIPS: dict[str, _Tip] = {
     "final_s_dropped": _Tip(
         "The final S in {words} got lost. Let it hiss at the end: it tells the listener it is "
         "plural or third person.",
-        "Faltou o S do final em {words}. Não engole o S: é ele que mostra que é plural ou "
+        "Faltou o S do final em {words}. Não engula o S: é ele que mostra que é plural ou "
         "terceira pessoa.",
         2,
     ),
     "final_ed_dropped": _Tip(
         "The -ED ending in {words} was missing, so it sounded like the present. Finish with a "
         "clear T or D sound.",
-        "Faltou o -ED de {words}, e aí parece que você está falando no presente. Termina com um "
+        "Faltou o -ED de {words}, e aí parece que você está falando no presente. Termine com um "
         'T ou D bem claro, sem colocar "i" no final.',
         2,
     ),
     "omitted": _Tip(
         "I didn't hear {words}. Try the sentence again a little slower, saying every word.",
-        "Não consegui ouvir {words}. Tenta de novo com calma, falando cada palavra.",
+        "Não consegui ouvir {words}. Tente de novo com calma, falando cada palavra.",
         6,
     ),
     "mispronounced": _Tip(
         "{words_cap} didn't sound quite right yet. Listen to the model and repeat it slowly, one "
         "syllable at a time.",
-        "{words_cap} ainda não saiu do jeito certo. Escuta o exemplo e repete devagar, sílaba por "
+        "{words_cap} ainda não saiu do jeito certo. Escute o exemplo e repita devagar, sílaba por "
         "sílaba.",
         1,
     ),
@@ -157,40 +157,40 @@ _PRAISE = [
     ("Well done! Your pronunciation was spot on.", "Arrasou! Sua pronúncia está ótima."),
 ]  # fmt: skip
 _KEEP_GOING = [
-    ("Keep it up!", "Continua assim!"),
+    ("Keep it up!", "Continue assim!"),
     ("Ready for a harder one?", "Bora tentar uma frase mais difícil?"),
-    ("Try a longer sentence next.", "Agora tenta uma frase mais comprida."),
+    ("Try a longer sentence next.", "Agora tente uma frase mais comprida."),
 ]
 _OPENERS = {
-    "good": [("Good job, almost there!", "Muito bom, tá quase lá!"),
-             ("Nice, just a detail to polish.", "Legal, só falta um detalhe.")],
-    "fair": [("Nice effort!", "Boa tentativa!"), ("Good try!", "Foi bem!")],
+    "good": [("Good job, almost there!", "Muito bom, tá quase lá!")],
+    "fair": [("Nice effort!", "Boa tentativa!"), ("Good try!", "Boa tentativa!")],
     "low": [("Let's work on this one together.", "Vamos treinar essa juntos?"),
             ("This one is tricky, let's break it down.", "Essa é difícil mesmo, vamos por partes.")],
 }  # fmt: skip
+_ONE_DETAIL = ("Nice, just a detail to polish.", "Legal, só falta um detalhe.")
 _TRY_AGAIN = [
-    ("Try it again when you're ready.", "Grava de novo quando quiser!"),
+    ("Try it again when you're ready.", "Grave de novo quando quiser!"),
     ("Give it another go!", "Bora tentar mais uma vez?"),
 ]
 _NO_AUDIO = (
     "Send me a voice note and I'll check your pronunciation word by word.",
-    "Manda um áudio que eu escuto sua pronúncia palavra por palavra!",
+    "Mande um áudio que eu escuto sua pronúncia palavra por palavra!",
 )
 _NOT_SCORED = (
     "I couldn't check your pronunciation word by word this time. Try recording again, a bit "
     "closer to the microphone.",
-    "Dessa vez não consegui avaliar sua pronúncia palavra por palavra. Tenta gravar de novo, um "
+    "Dessa vez não consegui avaliar sua pronúncia palavra por palavra. Tente gravar de novo, um "
     "pouco mais perto do microfone.",
 )
 _LONG_NOTE = (
     "That was a long one! I check pronunciation word by word on shorter notes, about one or two "
     "sentences. Try sending a single sentence.",
     "Esse áudio ficou comprido! Eu avalio a pronúncia palavra por palavra em áudios mais curtos, "
-    "de uma ou duas frases. Manda uma frase de cada vez.",
+    "de uma ou duas frases. Mande uma frase de cada vez.",
 )
 _NOTHING_HEARD = (
     "I couldn't hear any words in that note. Try again in a quiet place, speaking clearly.",
-    "Não consegui ouvir nenhuma palavra nesse áudio. Tenta de novo num lugar mais silencioso, "
+    "Não consegui ouvir nenhuma palavra nesse áudio. Tente de novo num lugar mais silencioso, "
     "falando com calma.",
 )
 
@@ -262,7 +262,9 @@ class TemplateCoach:
             praise, more = _pick(_PRAISE, rng), _pick(_KEEP_GOING, rng)
             return CoachingText(f"{praise[0]} {more[0]}", f"{praise[1]} {more[1]}")
         band = "good" if score >= GOOD_SCORE else "fair" if score >= FAIR_SCORE else "low"
-        opener = _pick(_OPENERS[band], rng)
+        # "just a detail" only when there is exactly one (said for three errors, it rang false)
+        one_detail = [_ONE_DETAIL] if band == "good" and len(flagged) == 1 else []
+        opener = _pick([*_OPENERS[band], *one_detail], rng)
         if not flagged and unclear:
             # the bot marks these ⚠️ "not clear": the coaching names them rather than praising
             names = list(dict.fromkeys(w.expected for w in unclear))[:MAX_WORDS_PER_TIP]
@@ -275,7 +277,7 @@ class TemplateCoach:
         if not flagged:
             return CoachingText(
                 f"{opener[0]} Say it once more, a little slower and clearer.",
-                f"{opener[1]} Fala mais uma vez, um pouco mais devagar e com clareza.",
+                f"{opener[1]} Fale mais uma vez, um pouco mais devagar e com clareza.",
             )
         closer = _pick(_TRY_AGAIN, rng)
         en_tips, pt_tips = self._tips(flagged)

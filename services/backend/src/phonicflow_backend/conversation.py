@@ -45,10 +45,10 @@ _TOPICS: dict[str, tuple[re.Pattern[str], list[_Pair]]] = {
     "food": (re.compile(r"\b(food|eat|eating|lunch|dinner|breakfast|pizza|coffee|rice|beans)\b"), [
         ("Now I'm hungry! What's your favourite dish?", "Agora fiquei com fome! Qual é o seu prato favorito?"),
         ("Food is a great topic to practise. Can you describe a typical Brazilian breakfast?",
-         "Comida é um ótimo assunto pra praticar. Descreve pra mim um café da manhã bem brasileiro?"),
+         "Comida é um ótimo assunto pra praticar. Descreva pra mim um café da manhã bem brasileiro?"),
     ]),
     "work": (re.compile(r"\b(work|job|office|boss|meeting|study|school|university)\b"), [
-        ("Tell me more about what you do every day!", "Me conta mais sobre o que você faz no dia a dia!"),
+        ("Tell me more about what you do every day!", "Me conte mais sobre o que você faz no dia a dia!"),
     ]),
     "family": (re.compile(r"\b(family|mother|father|mom|dad|brother|sister|kids|children|wife|husband)\b"), [
         ("Family is important! How many people are there in your family?",
@@ -68,10 +68,13 @@ _TOPICS: dict[str, tuple[re.Pattern[str], list[_Pair]]] = {
     ]),
 }  # fmt: skip
 
+#: A drill scored at least this gets "nice work" in the conversational reply.
+DRILL_PRAISE_SCORE = 60.0
+
 _REPLIES: dict[str, list[_Pair]] = {
     "greeting": [
         ("Hello! Nice to hear from you. How is your day going?", "Oi! Que bom falar com você. Como está sendo o seu dia?"),
-        ("Hi there! Ready to practise a little English today?", "Olá! Pronto pra praticar um pouquinho de inglês hoje?"),
+        ("Hi there! Ready to practise a little English today?", "Oi! Bora praticar um pouquinho de inglês hoje?"),
     ],
     "how_are_you": [
         ("I'm doing great, thanks for asking! And you?", "Estou ótimo, obrigado por perguntar! E você?"),
@@ -84,22 +87,28 @@ _REPLIES: dict[str, list[_Pair]] = {
         ("You're welcome! Shall we practise another sentence?", "De nada! Vamos praticar mais uma frase?"),
     ],
     "bye": [
-        ("Goodbye! Come back soon to practise some more.", "Tchau! Volta logo pra gente treinar mais."),
+        ("Goodbye! Come back soon to practise some more.", "Tchau! Volte logo pra gente treinar mais."),
     ],
     "question": [
         ("Good question! Try answering it yourself in English, I'll listen.",
-         "Boa pergunta! Tenta responder você mesmo em inglês, que eu escuto."),
+         "Boa pergunta! Tente responder você mesmo em inglês, que eu escuto."),
         ("Interesting question! What do you think?", "Pergunta interessante! O que você acha?"),
     ],
-    "drill": [
+    # Praise only for a drill that scored well (DRILL_PRAISE_SCORE): the reply must not say
+    # "good work" to a note the coaching just corrected.
+    "drill_good": [
         ("Nice work on the drill. Want to try the next sentence?", "Bom trabalho no exercício. Quer tentar a próxima frase?"),
-        ("Drills make perfect! Send /practice for another one.", "É praticando que se aprende! Manda /practice pra outra frase."),
+        ("Drills make perfect! Send /practice for another one.", "É praticando que se aprende! Mande /practice para outra frase."),
+    ],
+    "drill": [
+        ("Practice makes perfect! Want to try it once more?", "É praticando que se aprende! Quer tentar mais uma vez?"),
+        ("Keep at it! Listen to the example and try again.", "Continue assim! Escute o exemplo e tente de novo."),
     ],
     "empty": [
         ("I didn't catch that. Could you say it again?", "Não entendi direito. Pode repetir?"),
     ],
     "general": [
-        ("That's interesting! Tell me a bit more.", "Que interessante! Me conta um pouco mais."),
+        ("That's interesting! Tell me a bit more.", "Que interessante! Me conte um pouco mais."),
         ("I see! Can you say that in another way?", "Entendi! Consegue dizer isso de outro jeito?"),
         ("Sounds good! What else would you like to talk about?", "Legal! Sobre o que mais você quer conversar?"),
     ],
@@ -131,10 +140,11 @@ def classify(text: str) -> str:
 class TemplateConversation:
     name = "templates"
 
-    def reply(self, text: str, *, drill: bool = False) -> Reply:
+    def reply(self, text: str, *, drill: bool = False, score: float | None = None) -> Reply:
+        """``score``: the drill's overall score, when it was scored."""
         kind = classify(text)
         if drill and kind in ("general", "question", "empty"):
-            kind = "drill"
+            kind = "drill_good" if score is not None and score >= DRILL_PRAISE_SCORE else "drill"
         options = _TOPICS[kind][1] if kind in _TOPICS else _REPLIES[kind]
         rng = random.Random(text)  # noqa: S311 - variety, not secrecy
         en, pt = options[rng.randrange(len(options))]

@@ -189,8 +189,10 @@ class Pipeline:
                 match = self._drill_match(target_text, heard, assessment)
                 if match == "different_sentence":
                     assessment = None  # its verdicts are for words nobody said
+            # a drill's reply knows its score (it must not praise a note the coaching corrects)
+            score = assessment.overall_score if match == "matched" and assessment else None
             reply_task = asyncio.create_task(
-                self._reply_with_audio(stages, transcript, drill=match == "matched")
+                self._reply_with_audio(stages, transcript, drill=match == "matched", score=score)
             )
             unsure = target_text is None and drill_match.unreliable(heard)
             if target_text is None and transcript and not unsure:
@@ -242,9 +244,14 @@ class Pipeline:
         return match
 
     async def _reply_with_audio(
-        self, stages: _Stages, text: str, *, drill: bool
+        self,
+        stages: _Stages,
+        text: str,
+        *,
+        drill: bool,
+        score: float | None = None,
     ) -> tuple[Reply, bytes | None]:
-        reply = await self._converse(stages, text, drill=drill)
+        reply = await self._converse(stages, text, drill=drill, score=score)
         return reply, await self._speak(stages, reply.en, None)
 
     async def run_text(self, text: str) -> TurnResult:
@@ -324,9 +331,11 @@ class Pipeline:
         )
         return fallback if texts is None else CoachingText(*texts, source="llm")
 
-    async def _converse(self, stages: _Stages, text: str, *, drill: bool) -> Reply:
+    async def _converse(
+        self, stages: _Stages, text: str, *, drill: bool, score: float | None = None
+    ) -> Reply:
         async def templates() -> Reply:
-            return self.engines.conversation.reply(text, drill=drill)
+            return self.engines.conversation.reply(text, drill=drill, score=score)
 
         fallback = await stages.run("conversation", templates)
         if not text.strip():

@@ -27,15 +27,15 @@ class PracticeItem:
 
 _HINTS = {
     "th": ("Put your tongue between your teeth for every TH, and let the air flow.",
-           "Em todo TH, coloca a língua entre os dentes e deixa o ar sair."),
+           "Em todo TH, coloque a língua entre os dentes e deixe o ar sair."),
     "vowel_insertion": ("Stop cleanly on the final consonant: no extra vowel at the end.",
-                        "Termina seco na última consoante, sem aquele \"i\" no final."),
+                        "Termine seco na última consoante, sem aquele \"i\" no final."),
     "h_r": ("Breathe out for H; curl your tongue back for R, like the R from the countryside.",
-            "No H, solta o ar; no R, curva a língua pra trás, tipo o R caipira."),
+            "No H, solte o ar; no R, curve a língua pra trás, tipo o R caipira."),
     "i_ih": ("Short I is quick and relaxed; long EE is longer, with a smile.",
              "O \"i\" curto é rápido e relaxado; o \"ii\" longo é mais comprido, com um sorriso."),
     "final_s_ed": ("Say every final S and -ED clearly: they carry the grammar.",
-                   "Fala bem o S e o -ED do final: é ali que está a gramática."),
+                   "Fale bem o S e o -ED do final: é ali que está a gramática."),
 }  # fmt: skip
 
 _SENTENCES: dict[str, list[str]] = {

@@ -43,7 +43,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "/language – English or Portuguese\n/delete – erase everything about you\n"
         "/help – this message",
         "pt": "<b>O que eu sei fazer</b>\n"
-        "🎙 Mande um áudio, arquivo de áudio ou vídeo redondo em inglês: eu avalio sua pronúncia.\n"
+        "🎙 Mande um áudio, arquivo de áudio ou mensagem de vídeo (a bolinha) em inglês: eu avalio sua pronúncia.\n"
         "💬 Mande texto: eu respondo e a conversa continua.\n\n"
         "/start – começar uma nova sessão\n/practice – receber uma frase para praticar "
         "(/practice th para o TH; também h_r, i_ih, final_s_ed, vowel_insertion)\n"
@@ -89,7 +89,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "delete_confirm": {
         "en": "⚠️ This erases your session, your history and your recordings, here and on the "
         "server. Are you sure?",
-        "pt": "⚠️ Isto apaga sua sessão, seu histórico e suas gravações, aqui e no servidor. "
+        "pt": "⚠️ Isso vai apagar sua sessão, seu histórico e suas gravações, aqui e no servidor. "
         "Tem certeza?",
     },
     "delete_done": {
@@ -118,7 +118,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
     },
     "try_again_free": {
         "en": "🔁 Go ahead: send me another voice note.",
-        "pt": "🔁 Vá em frente: mande outro áudio.",
+        "pt": "🔁 Pode mandar outro áudio!",
     },
     "heard": {"en": "🗣 <b>I heard:</b> {transcript}", "pt": "🗣 <b>Eu ouvi:</b> {transcript}"},
     "target": {"en": "🎯 <b>Target:</b> {target}", "pt": "🎯 <b>Frase:</b> {target}"},
@@ -160,7 +160,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "unsupported": {
         "en": "🤔 I can only listen to voice notes, audio files and video notes (or send me "
         "text). Please record a voice note.",
-        "pt": "🤔 Eu só consigo ouvir áudios, arquivos de áudio e vídeos redondos (ou texto). "
+        "pt": "🤔 Eu só consigo ouvir áudios, arquivos de áudio e mensagens de vídeo (a bolinha), ou ler texto. "
         "Grave um áudio, por favor.",
     },
     "bad_audio": {
