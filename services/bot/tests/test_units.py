@@ -27,12 +27,13 @@ from phonicflow_bot.config import BotSettings
 from phonicflow_bot.formatting import MAX_MESSAGE_CHARS, format_feedback, format_history, truncate
 from phonicflow_bot.handlers.common import failure_text_key
 from phonicflow_bot.handlers.message_handler import asked_focus
+from phonicflow_bot.rate_limit import (
     MemoryPressDebounce,
     MemoryRateLimiter,
     PressDebounce,
     RedisPressDebounce,
+    RedisRateLimiter,
 )
-from phonicflow_bot.rate_limit import MemoryRateLimiter, RedisRateLimiter
 from phonicflow_common.contract import MAX_AUDIO_SECONDS, HistoryItem, ProcessResponse
 
 # built in two parts so the repository holds no token-shaped literal
@@ -257,38 +258,40 @@ def test_redis_rate_limit_holds_across_two_replicas(redis_url: str) -> None:
     assert 0 < ttl <= 60
 
 
-        MemoryPressDebounce(window=1) if kind == "memory" else RedisPressDebounce(client, window=1)
-        assert 0 < await client.ttl(f"phonicflow:press:{chat}:10:r:turn") <= 1
-        assert decision.allowed or decision.retry_after >= 1
-        await asyncio.sleep(0.01)
-        decision = await limiter.hit(777)
-        refused += not decision.allowed
-    """Redis reports a key's last half second as TTL 0; the refusal notice must not become
-    )
-    ``SET ... EX 0`` (an error). A one-second window (the reminders' budget) hits it at once."""
-    assert await debounce.first(chat, 10, "r:turn"), "a press after the window counts again"
-    assert await debounce.first(chat, 10, "t:turn"), "another button is its own press"
-    assert await debounce.first(chat, 11, "r:turn"), "so is the same button on another message"
-    assert not await debounce.first(chat, 10, "r:turn")
-    assert presses == [True] + [False] * 7
-    assert refused > 100
-    await asyncio.sleep(1.1)
-    await client.aclose()
-    await debounce.hold(chat, 10, "r:turn")
-    chat = 501 if kind == "memory" else 502
-    client = Redis.from_url(redis_url)
-    deadline = time.monotonic() + 2.5
-    debounce: PressDebounce = (
-    if kind == "redis":
-    limiter = RedisRateLimiter(Redis.from_url(redis_url), limit=1, window=1)
-    presses = [await debounce.first(chat, 10, "r:turn") for _ in range(8)]
-    redis_url: str,
-    refused = 0
-    while time.monotonic() < deadline:
-) -> None:
 @pytest.mark.parametrize("kind", ["memory", "redis"])
 async def test_a_burst_of_presses_on_one_button_is_one_press(redis_url: str, kind: str) -> None:
+    client = Redis.from_url(redis_url)
+    debounce: PressDebounce = (
+        MemoryPressDebounce(window=1) if kind == "memory" else RedisPressDebounce(client, window=1)
+    )
+    chat = 501 if kind == "memory" else 502
+    presses = [await debounce.first(chat, 10, "r:turn") for _ in range(8)]
+    assert presses == [True] + [False] * 7
+    assert await debounce.first(chat, 10, "t:turn"), "another button is its own press"
+    assert await debounce.first(chat, 11, "r:turn"), "so is the same button on another message"
+    await debounce.hold(chat, 10, "r:turn")
+    assert not await debounce.first(chat, 10, "r:turn")
+    if kind == "redis":
+        assert 0 < await client.ttl(f"phonicflow:press:{chat}:10:r:turn") <= 1
+    await asyncio.sleep(1.1)
+    assert await debounce.first(chat, 10, "r:turn"), "a press after the window counts again"
+    await client.aclose()
+
+
 async def test_redis_rate_limit_refuses_cleanly_at_the_last_moment_of_a_window(
+    redis_url: str,
+) -> None:
+    """Redis reports a key's last half second as TTL 0; the refusal notice must not become
+    ``SET ... EX 0`` (an error). A one-second window (the reminders' budget) hits it at once."""
+    limiter = RedisRateLimiter(Redis.from_url(redis_url), limit=1, window=1)
+    deadline = time.monotonic() + 2.5
+    refused = 0
+    while time.monotonic() < deadline:
+        decision = await limiter.hit(777)
+        refused += not decision.allowed
+        assert decision.allowed or decision.retry_after >= 1
+        await asyncio.sleep(0.01)
+    assert refused > 100
 
 
 async def test_redis_sessions_use_one_documented_key_with_string_json(redis_url: str) -> None:
