@@ -13,3 +13,5 @@ TOOLS_BIN="$CACHE/tools/bin"
 # the running cluster: certificates, kubeconfig, logs, pids, etcd and kubelet state
 CLUSTER_DIR=${PHONICFLOW_CLUSTER_DIR:-$CACHE/cluster}
 export KIND_CLUSTER_NAME=${KIND_CLUSTER_NAME:-phonicflow}
+# skaffold (scripts/k8s/skaffold-tool.sh): the newest v2 the Go module proxy serves here
+SKAFFOLD_VERSION=${SKAFFOLD_VERSION:-v2.16.1}
