@@ -6,11 +6,11 @@ VENV := .venv/bin
 # `make proto` and `make bench` say "up to date" and do nothing.
 .PHONY: help setup run test fault-test lint fmt proto bench-converter bench-backend bench-bot bench images \
 	images-podman compose-up compose-down compose-smoke chart-test chart-docs kind-tools cluster-up cluster-down \
-	cluster-images k8s-test k8s-dev k8s-run k8s-e2e export-labels
+	cluster-images k8s-test k8s-dev k8s-run skaffold-tool k8s-e2e export-labels
 export PATH := $(CURDIR)/.bin:$(CURDIR)/.venv/bin:$(HOME)/go/bin:$(PATH)
 
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 setup: ## install system packages, uv, the locked .venv and helm (idempotent)
 	@scripts/setup.sh
@@ -97,11 +97,18 @@ cluster-images: ## build the images and load them onto the cluster's node
 k8s-test: setup cluster-up cluster-images ## in-cluster suite: helm install/test, the e2e journeys, faults, upgrades
 	@scripts/k8s/k8s-test.sh
 
-k8s-dev: ## skaffold dev on kind: rebuild and redeploy on every change (emulator in-cluster)
-	@$(SKAFFOLD) dev -p kind --kube-context kind-phonicflow --port-forward
+k8s-dev: ## skaffold dev: rebuild and redeploy on every change (emulator in-cluster; -p kind or -p local)
+	@if [ "$$(scripts/k8s/cluster.sh provider)" = kind ]; then \
+	  $(SKAFFOLD) dev -p kind --kube-context kind-phonicflow --port-forward; \
+	else scripts/k8s/skaffold-local.sh dev --port-forward; fi
 
-k8s-run: ## build and deploy once on kind (emulator in-cluster)
-	@$(SKAFFOLD) run -p kind --kube-context kind-phonicflow
+k8s-run: ## build and deploy once (emulator in-cluster): kind, else the local cluster (podman + import)
+	@if [ "$$(scripts/k8s/cluster.sh provider)" = kind ]; then \
+	  $(SKAFFOLD) run -p kind --kube-context kind-phonicflow; \
+	else scripts/k8s/skaffold-local.sh run; fi
+
+skaffold-tool: ## build skaffold from the Go module proxy into the tools cache (once; many minutes cold)
+	@scripts/k8s/skaffold-tool.sh
 
 k8s-e2e: setup ## against the deployed kind release: helm test, then the smoke through the emulator
 	@scripts/k8s/k8s-e2e.sh

@@ -4,6 +4,10 @@
 # outside the repository), and an image the node already has in exactly this build is not
 # imported again, so a second run after a code change takes seconds to a minute.
 #   scripts/k8s/cluster-images.sh            build + load the four images (and stand-ins, see below)
+#   IMAGE=phonicflow/bot:TAG scripts/k8s/cluster-images.sh
+#                                            build + load that one image under that reference:
+#                                            skaffold's custom-build contract (the `local` profile
+#                                            of skaffold.yaml runs this as its buildCommand)
 # Environment: IMAGE_TAG (dev), SKIP_BUILD=1 (load what is built), ENGINE (docker|podman).
 # Where no registry is reachable (the local cluster), the official Redis and PostgreSQL images the
 # chart defaults to cannot be pulled: Debian-built stand-ins are tagged with those exact
@@ -21,21 +25,40 @@ if [ -z "${ENGINE:-}" ]; then
 fi
 [ "$ENGINE" = podman ] && scripts/k8s/podman-setup.sh >/dev/null
 
+names=(converter backend bot emulator)
+if [ -n "${IMAGE:-}" ]; then
+  # one image, named by skaffold: [registry/]phonicflow/<name>:<tag>. A name without a registry
+  # host is docker.io's, as the node's containerd reads it (podman would say localhost/).
+  repo=${IMAGE%:*} IMAGE_TAG=${IMAGE##*:}
+  [ "$repo" != "$IMAGE" ] && [[ $IMAGE_TAG != */* ]] || { say "IMAGE must be name:tag, not '$IMAGE'"; exit 2; }
+  host=${repo%%/*}
+  [[ $repo == */* && ($host == *.* || $host == *:* || $host == localhost) ]] || repo=docker.io/$repo
+  names=("${repo##*/}") PREFIX=${repo%/*}/
+fi
 refs=()
-for name in converter backend bot emulator; do refs+=("${PREFIX}${name}:${IMAGE_TAG}"); done
+for name in "${names[@]}"; do refs+=("${PREFIX}${name}:${IMAGE_TAG}"); done
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   start=$SECONDS
-  ENGINE=$ENGINE IMAGE_PREFIX=$PREFIX IMAGE_TAG=$IMAGE_TAG scripts/k8s/build-images.sh 2>&1 |
+  ENGINE=$ENGINE IMAGE_PREFIX=$PREFIX IMAGE_TAG=$IMAGE_TAG scripts/k8s/build-images.sh "${names[@]}" 2>&1 |
     grep -E '^\S*\[images\]|Error|error:' >&2 || true
   for ref in "${refs[@]}"; do "$ENGINE" image inspect "$ref" >/dev/null || { say "build failed: $ref"; exit 1; }; done
   say "images built in $((SECONDS - start)) s"
 fi
 
+if [ -n "${IMAGE:-}" ] && [ "${PUSH_IMAGE:-false}" = false ]; then
+  # skaffold without a registry deploys <repository>:<image ID> (it retags the build so, see
+  # TagWithImageID in its pkg/skaffold/docker): the node gets that name too (no second import)
+  id=$("$ENGINE" image inspect --format '{{.Id}}' "${refs[0]}")
+  "$ENGINE" tag "${refs[0]}" "$repo:${id#sha256:}"
+  refs+=("$repo:${id#sha256:}")
+fi
 # a second tag of the same builds: tests/k8s/test_40_upgrades.py upgrades to it
-for name in bot converter backend; do
-  "$ENGINE" tag "${PREFIX}${name}:${IMAGE_TAG}" "${PREFIX}${name}:${IMAGE_TAG}-next"
-  refs+=("${PREFIX}${name}:${IMAGE_TAG}-next")
-done
+if [ -z "${IMAGE:-}" ]; then
+  for name in bot converter backend; do
+    "$ENGINE" tag "${PREFIX}${name}:${IMAGE_TAG}" "${PREFIX}${name}:${IMAGE_TAG}-next"
+    refs+=("${PREFIX}${name}:${IMAGE_TAG}-next")
+  done
+fi
 
 provider=${CLUSTER_PROVIDER:-}
 [ -n "$provider" ] || { [ "$ENGINE" = docker ] && provider=kind || provider=local; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one entry point for "a local Kubernetes cluster" (make cluster-up / cluster-down / k8s-test):
-#   scripts/k8s/cluster.sh up | down | status | kubeconfig | load REF...
+#   scripts/k8s/cluster.sh up | down | status | kubeconfig | provider | load REF...
 # Where a Docker engine answers (or CLUSTER_PROVIDER=kind), kind runs the cluster from
 # scripts/k8s/kind-config.yaml, the user's path. Where none can run kind nodes (CI here),
 # scripts/k8s/local-cluster.sh runs a real single-node cluster from upstream binaries.
@@ -22,6 +22,7 @@ KIND_KUBECONFIG="$CACHE/kind-$KIND_CLUSTER_NAME.kubeconfig"
 kind_exists() { "$KIND" get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER_NAME"; }
 
 case "$provider:${1:-}" in
+  *:provider) echo "$provider" ;; # kind or local: which skaffold profile fits (make k8s-dev)
   local:up | local:down | local:status) exec ./local-cluster.sh "$1" ;;
   local:kubeconfig) echo "$CLUSTER_DIR/kubeconfig" ;;
   local:load) shift; exec ./local-cluster.sh load "$@" ;;
@@ -48,5 +49,5 @@ case "$provider:${1:-}" in
       fi
     done
     ;;
-  *) echo "usage: $0 up|down|status|kubeconfig|load IMAGE...   (CLUSTER_PROVIDER=kind|local)" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|kubeconfig|provider|load IMAGE...   (CLUSTER_PROVIDER=kind|local)" >&2; exit 2 ;;
 esac

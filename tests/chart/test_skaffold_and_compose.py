@@ -1,8 +1,9 @@
 """skaffold.yaml and docker-compose.yml describe the same images, Dockerfiles and chart.
 
-Neither tool runs here (no Docker engine); these tests make sure the files parse and that every
-path, image name and chart value they mention exists, so `skaffold dev` and `docker compose up`
-fail for reasons of the cluster, never of a stale file.
+Neither compose nor kind runs here (no Docker engine); these tests make sure the files parse,
+that skaffold.yaml and each of its profiles validate against skaffold's own JSON schema, and that
+every path, image name and chart value they mention exists, so `skaffold dev` and
+`docker compose up` fail for reasons of the cluster, never of a stale file.
 """
 
 from __future__ import annotations
@@ -84,6 +85,68 @@ def test_the_kind_profile_loads_images_without_a_registry_and_runs_the_emulator(
     assert profile["activation"][0]["kubeContext"].startswith("kind-")
     kind_config = yaml.safe_load((ROOT / "scripts/k8s/kind-config.yaml").read_text())
     assert f"kind-{kind_config['name']}" == profile["activation"][0]["kubeContext"]
+
+
+def local_cluster_context() -> str:
+    """The kube-context scripts/k8s/local-cluster.sh writes into its kubeconfig."""
+    text = (ROOT / "scripts/k8s/local-cluster.sh").read_text()
+    match = re.search(r"^CONTEXT=(\S+)$", text, re.MULTILINE)
+    assert match, "local-cluster.sh names its context in CONTEXT="
+    return match.group(1)
+
+
+@pytest.mark.chart
+def test_the_local_profile_builds_each_image_with_the_cluster_image_script_and_runs_the_emulator():
+    config = load("skaffold.yaml")
+    profile = next(p for p in config["profiles"] if p["name"] == "local")
+    assert profile["activation"] == [{"kubeContext": local_cluster_context()}]
+    base = {key: value for key, value in config.items() if key != "profiles"}
+    local = apply_json_patch(base, profile["patches"])
+    assert local["build"]["local"]["push"] is False, "no registry: the script imports the images"
+    for artifact in local["build"]["artifacts"]:
+        assert "docker" not in artifact, artifact["image"]
+        custom = artifact["custom"]
+        # the same script `make k8s-test` loads images with, once per image ($IMAGE, skaffold's
+        # custom-build contract); its dependencies drive `skaffold dev`'s rebuilds and the tag
+        assert custom["buildCommand"] == "scripts/k8s/cluster-images.sh"
+        assert custom["dependencies"] == {"dockerfile": {"path": IMAGES[artifact["image"]]}}
+    assert (ROOT / "scripts/k8s/cluster-images.sh").stat().st_mode & 0o111
+    (values_file,) = local["manifests"]["helm"]["releases"][0]["valuesFiles"]
+    assert yaml.safe_load((ROOT / values_file).read_text())["emulator"]["enabled"] is True
+    forwarded = {f["resourceName"] for f in local["portForward"]}
+    assert forwarded == {"phonicflow-bot-bot", "phonicflow-bot-emulator"}
+
+
+def skaffold_schema_validator() -> Any:
+    import json
+
+    import jsonschema
+
+    schema = json.loads((ROOT / "tests/chart/schemas/skaffold-v4beta11.json").read_text())
+    return jsonschema.Draft7Validator(schema)
+
+
+@pytest.mark.chart
+def test_skaffold_yaml_and_every_profile_result_validate_against_skaffolds_schema():
+    config = load("skaffold.yaml")
+    assert config["apiVersion"] == "skaffold/v4beta11", "vendor the schema of the new version"
+    validator = skaffold_schema_validator()
+    assert not list(validator.iter_errors(config))
+    base = {key: value for key, value in config.items() if key != "profiles"}
+    for profile in config["profiles"]:
+        patched = apply_json_patch(base, profile["patches"])
+        errors = [e.message[:300] for e in validator.iter_errors(patched)]
+        assert not errors, (profile["name"], errors)
+
+
+@pytest.mark.chart
+def test_the_skaffold_schema_rejects_a_misspelt_key():
+    """Without this the validation above could pass on a schema that accepts anything."""
+    config = load("skaffold.yaml")
+    validator = skaffold_schema_validator()
+    config["build"]["artifacts"][0]["custom"] = {"buildComand": "scripts/k8s/cluster-images.sh"}
+    del config["build"]["artifacts"][0]["docker"]
+    assert list(validator.iter_errors(config))
 
 
 @pytest.mark.chart
