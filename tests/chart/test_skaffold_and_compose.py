@@ -8,14 +8,17 @@ every path, image name and chart value they mention exists, so `skaffold dev` an
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from .conftest import ROOT
+from .conftest import KUBE_VERSION, ROOT
 
 #: image name -> Dockerfile, the naming scripts/k8s/build-images.sh and the chart defaults use
 IMAGES = {
@@ -147,6 +150,61 @@ def test_the_skaffold_schema_rejects_a_misspelt_key():
     config["build"]["artifacts"][0]["custom"] = {"buildComand": "scripts/k8s/cluster-images.sh"}
     del config["build"]["artifacts"][0]["docker"]
     assert list(validator.iter_errors(config))
+
+
+def built_skaffold() -> str | None:
+    """$SKAFFOLD, skaffold on PATH, or the one scripts/k8s/skaffold-tool.sh built."""
+    cache = Path(os.environ.get("PHONICFLOW_CACHE") or Path.home() / ".cache/phonicflow")
+    candidates = [
+        os.environ.get("SKAFFOLD"),
+        shutil.which("skaffold"),
+        cache / "tools/bin/skaffold",
+    ]
+    return next((str(c) for c in candidates if c and os.access(c, os.X_OK)), None)
+
+
+@pytest.mark.chart
+def test_skaffold_itself_renders_the_local_profile_offline(helm, tmp_path):
+    """skaffold's own parser, profile activation and helm deployer, with no cluster and no build."""
+    skaffold = built_skaffold()
+    if skaffold is None:
+        pytest.skip("skaffold is not built here: make skaffold-tool (scripts/k8s/skaffold-tool.sh)")
+    # helm as `go install` builds it assumes Kubernetes 1.20 without a cluster, which the chart's
+    # kubeVersion refuses (conftest.py passes --kube-version for the same reason); skaffold.yaml
+    # cannot say so in skaffold/v4beta11 (helm template flags came in v4beta13)
+    shim = tmp_path / "bin" / "helm"
+    shim.parent.mkdir()
+    shim.write_text(
+        # skaffold calls `helm --kube-context <ctx> template ...`
+        f'#!/bin/sh\n[ "$3" = template ] && exec {helm} "$@" --kube-version {KUBE_VERSION}\n'
+        f'exec {helm} "$@"\n'
+    )
+    shim.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(tmp_path),  # skaffold's global config and caches, not the user's
+        "KUBECONFIG": str(tmp_path / "no-cluster"),
+        "SKAFFOLD_UPDATE_CHECK": "false",
+    }
+    result = subprocess.run(
+        [skaffold, "render", "-p", "local", "--offline=true", "--digest-source=tag"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    objects = [o for o in yaml.safe_load_all(result.stdout) if o]
+    images = {
+        c["image"]
+        for o in objects
+        if o["kind"] == "Deployment"
+        for c in o["spec"]["template"]["spec"]["containers"]
+    }
+    # skaffold's setValueTemplates reached the chart: every workload runs an image of the build
+    assert {i.rsplit(":", 1)[0] for i in images} == set(IMAGES), images
+    assert any(o["metadata"]["name"] == "phonicflow-bot-emulator" for o in objects)
+    assert {o["metadata"].get("namespace") for o in objects if o["kind"] == "Deployment"} == {
+        "phonicflow"
+    }
 
 
 @pytest.mark.chart
