@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(ffmpeg redis-server redis-tools espeak-ng sox chromium postgresql)
+APT_PACKAGES=(ffmpeg redis-server redis-tools espeak-ng sox chromium postgresql
+  mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 flite)  # last line: voices of bench/scoring_eval.py
 HELM_VERSION=v3.19.0
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
@@ -17,14 +18,30 @@ for pkg in "${APT_PACKAGES[@]}"; do
 done
 # npm runs readme-generator-for-helm (the chart's schema and README); a node from elsewhere will do
 command -v npm >/dev/null || missing+=(npm)
+# The MBROLA voices are in Debian's contrib/non-free components; a bare machine has only main.
+# One extra sources file, written once (CI does the same through this script).
+CONTRIB_LIST=/etc/apt/sources.list.d/phonicflow-contrib.list
+add_contrib() {
+  local codename
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  grep -qs '^ID=debian' /etc/os-release && [ -n "$codename" ] && [ ! -e "$CONTRIB_LIST" ] || return 0
+  apt-cache show mbrola-us1 >/dev/null 2>&1 && return 0
+  say "adding Debian contrib/non-free to apt sources (MBROLA voices): $CONTRIB_LIST"
+  # same keyring as the main sources, or apt refuses two Signed-By values for one archive
+  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg opts=""
+  [ -e "$keyring" ] && opts="[signed-by=$keyring] "
+  echo "deb ${opts}http://deb.debian.org/debian $codename contrib non-free" | $1 tee "$CONTRIB_LIST" >/dev/null
+}
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing system packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    add_contrib ""
     apt-get -o DPkg::Lock::Timeout=300 update -qq
     apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then
     say "installing system packages with sudo: ${missing[*]}"
+    add_contrib sudo
     sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
   else
     say "please install these system packages first: ${missing[*]}"; exit 1

@@ -8,6 +8,9 @@ slug; and right word, any flag), false alarms per word on correct sentences and 
 untouched words of planted sentences, and time per assessment. The pytest suite imports the
 cases and ``pcm16`` from here, so the numbers in docs/scoring.md and the tests share one set.
 
+The multi-voice evaluation (bench/scoring_eval.py: espeak-ng, MBROLA, piper, flite, a tuning
+and a held-out part) reuses these sentences and the synthesis of ``phonicflow_testing.voices``.
+
 Planted words use espeak-ng's phoneme input (``[[b'Igi]]``) where a spelling would be read
 in some other way. Synthetic voices are not Brazilian learners: read the numbers as a
 regression check, not as field accuracy.
@@ -18,7 +21,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from phonicflow_backend.scoring import (
     WordResult,
     create_scorer,
 )
-from phonicflow_testing.speech import require, synth_wav
+from phonicflow_testing import voices
 
 #: the rate the backend hands the scorer
 RATE = 16000
@@ -99,8 +101,6 @@ PLANTED = [
 ]
 
 
-_cache: dict[tuple[str, str], bytes] = {}
-
 # Sentences never looked at while choosing the thresholds: the honest check of them.
 HELD_OUT_CORRECT = [
     "I think three trees are there, and the big house on the hill is red",
@@ -123,20 +123,9 @@ HELD_OUT_PLANTED = [
 
 
 def pcm16(text: str, voice: str = "en-us") -> bytes:
-    """``text`` spoken by espeak-ng as raw 16 kHz mono PCM16, as the backend passes it on."""
-    if (text, voice) not in _cache:
-        _cache[text, voice] = _synthesize(text, voice)
-    return _cache[text, voice]
-
-
-def _synthesize(text: str, voice: str) -> bytes:
-    wav = synth_wav(text, voice=voice)
-    result = subprocess.run(
-        [require("ffmpeg"), "-v", "error", "-i", "pipe:0", "-ar", str(RATE), "-ac", "1",
-         "-f", "s16le", "pipe:1"],
-        input=wav, check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    return result.stdout
+    """``text`` spoken by espeak-ng as raw 16 kHz mono PCM16, as the backend passes it on
+    (cached; the same synthesis as the multi-voice set of bench/scoring_eval.py)."""
+    return voices.pcm16("espeak", voice, text)
 
 
 def flagged(words: list[WordResult]) -> dict[int, str]:
