@@ -72,6 +72,14 @@ def test_rules_do_not_fire_where_the_spelling_shows_no_such_ending() -> None:
     assert "vowel_insertion" not in by_slug("car", ("K", "AA", "R"))
 
 
+def test_the_unstressed_final_y_gets_no_i_ih_variant_but_a_stressed_one_keeps_it() -> None:
+    # natives say the -y of "every" anywhere between IY and IH (bench/scoring_eval.py)
+    assert "i_ih_confusion" not in by_slug("every", ("EH", "V", "R", "IY"))
+    assert "i_ih_confusion" not in by_slug("happy", ("HH", "AE", "P", "IY"))
+    assert by_slug("pretty", ("P", "R", "IH", "T", "IY"))["i_ih_confusion"] == "P R IY T IY"
+    assert by_slug("key", ("K", "IY"))["i_ih_confusion"] == "K IH"
+
+
 def test_a_variant_equal_to_another_pronunciation_of_the_word_is_not_an_error() -> None:
     # "the" is DH AH or DH IY: neither is a learner variant of the other
     slugs = {" ".join(v.phones) for v in variants("the", [("DH", "AH"), ("DH", "IY")])}

@@ -97,7 +97,10 @@ def _h_as_r(word: str, ph: Phones) -> Iterator[tuple[Phones, str]]:
 def _i_ih_confusion(word: str, ph: Phones) -> Iterator[tuple[Phones, str]]:
     # only the first occurrence: one variant per rule keeps the grammar small
     for i, p in enumerate(ph):
-        if p in ("IY", "IH") and len(ph) >= 2:
+        # the unstressed final -y of "every", "happy": natives say it anywhere between IY and
+        # IH, so a confusion there is no error ("key", one vowel, is stressed and keeps it)
+        final_y = i == len(ph) - 1 and word.endswith("y") and any(q in VOWELS for q in ph[:i])
+        if p in ("IY", "IH") and len(ph) >= 2 and not final_y:
             other = "IH" if p == "IY" else "IY"
             if p == "IY":
                 heard = re.sub("ee|ea|ie|ei|e", "i", word, count=1)
