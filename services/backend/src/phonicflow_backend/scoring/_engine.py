@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import dataclasses
 import math
 import queue
 import statistics
@@ -270,6 +271,26 @@ class SphinxScorer:
         if rms < cfg.silence_rms:
             raise ScoringError("no speech heard: the audio is silent")
 
+    def _trimmed(self, pcm16: bytes) -> tuple[bytes, float]:
+        """The note without its leading/trailing silence (keeping a margin), and the seconds cut
+        from its start: the aligner then cannot stretch a weak first phone into the silence."""
+        cfg = self.config
+        if cfg.trim_silence_db <= 0:
+            return pcm16, 0.0
+        samples = array.array("h", pcm16)
+        if sys.byteorder == "big":
+            samples.byteswap()
+        step = MODEL_SAMPLE_RATE // FRAMES_PER_SECOND
+        energy = [sum(s * s for s in samples[i : i + step]) for i in range(0, len(samples), step)]
+        floor = max(energy) * 10 ** (-cfg.trim_silence_db / 10)
+        loud = [i for i, e in enumerate(energy) if e > floor]
+        margin = round(cfg.trim_margin_s * FRAMES_PER_SECOND)
+        first = max(0, loud[0] - margin)
+        last = min(len(energy), loud[-1] + 1 + margin)
+        if (last - first) / FRAMES_PER_SECOND < cfg.min_seconds:
+            return pcm16, 0.0
+        return pcm16[first * step * 2 : last * step * 2], first / FRAMES_PER_SECOND
+
     def _targets(self, expected_text: str) -> list[_Target]:
         tokens = tokenize(expected_text)
         if not tokens:
@@ -289,6 +310,7 @@ class SphinxScorer:
 
     def assess(self, pcm16: bytes, sample_rate: int, expected_text: str) -> Assessment:
         self._check_audio(pcm16, sample_rate)
+        pcm16, offset = self._trimmed(pcm16)
         targets = self._targets(expected_text)
         scoreable = [t for t in targets if t.pronunciations]
         # the phone loop needs nothing from the other passes: run it beside them (pocketsphinx
@@ -327,6 +349,16 @@ class SphinxScorer:
             results.append(
                 self._word_result(target, next(it_said), next(it_chosen), next(it_phones), loop)
             )
+        if offset:
+            # times are of the note the caller gave, not of the trimmed one
+            results = [
+                dataclasses.replace(
+                    w, start=round(w.start + offset, 2), end=round(w.end + offset, 2)
+                )
+                if w.end
+                else w
+                for w in results
+            ]
         scored = [w.score for w in results if w.scored]
         overall = sum(scored) / len(scored) if scored else 0.0
         return Assessment(round(overall, 1), results, aligned=True)

@@ -58,6 +58,10 @@ DEFAULT_MAX_WORDS = 60
 DEFAULT_SILENCE_RMS = 100.0
 #: a word scoring below this is flagged "mispronounced" even when no known pattern won
 DEFAULT_MISPRONOUNCED_BELOW = 15.0
+#: leading/trailing audio quieter than this many dB below the loudest 10 ms is cut before the
+#: decodes (0 keeps the note whole); a margin of silence stays for the model's silence phone
+DEFAULT_TRIM_SILENCE_DB = 0.0
+DEFAULT_TRIM_MARGIN_S = 0.15
 #: prior weight of a word's dictionary pronunciations against each learner variant (JSGF
 #: weights); higher means fewer false alarms and fewer detections
 DEFAULT_CANONICAL_WEIGHT = 1.0
@@ -107,6 +111,8 @@ class ScorerConfig:
     max_decoder_words: int = DEFAULT_MAX_DECODER_WORDS
     silence_rms: float = DEFAULT_SILENCE_RMS
     mispronounced_below: float = DEFAULT_MISPRONOUNCED_BELOW
+    trim_silence_db: float = DEFAULT_TRIM_SILENCE_DB
+    trim_margin_s: float = DEFAULT_TRIM_MARGIN_S
     canonical_weight: float = DEFAULT_CANONICAL_WEIGHT
     midpoint_nats: float = DEFAULT_MIDPOINT_NATS
     slope_nats: float = DEFAULT_SLOPE_NATS
