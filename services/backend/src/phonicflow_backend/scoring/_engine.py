@@ -349,6 +349,7 @@ class SphinxScorer:
             results.append(
                 self._word_result(target, next(it_said), next(it_chosen), next(it_phones), loop)
             )
+        results = self._relatively_mispronounced(results)
         if offset:
             # times are of the note the caller gave, not of the trimmed one
             results = [
@@ -362,6 +363,31 @@ class SphinxScorer:
         scored = [w.score for w in results if w.scored]
         overall = sum(scored) / len(scored) if scored else 0.0
         return Assessment(round(overall, 1), results, aligned=True)
+
+    def _relatively_mispronounced(self, results: list[WordResult]) -> list[WordResult]:
+        """Flag an unflagged content word far under the sentence's other words: what the voice
+        or the microphone costs every word is no error, a word far below its neighbours is."""
+        cfg = self.config
+        if cfg.mispronounced_gap <= 0:
+            return results
+        out = []
+        for i, w in enumerate(results):
+            others = [o.score for j, o in enumerate(results) if j != i and o.scored and not o.error]
+            if (
+                w.scored
+                and not w.error
+                and others
+                and w.expected.lower() not in FUNCTION_WORDS
+                and w.score < cfg.mispronounced_relative_below
+                and w.score < statistics.median(others) - cfg.mispronounced_gap
+            ):
+                pattern = ERRORS["mispronounced"]
+                w = dataclasses.replace(
+                    w, error=pattern.slug, error_type=pattern.error_type,
+                    tip_en=pattern.tip_en, tip_pt=pattern.tip_pt,
+                )  # fmt: skip
+            out.append(w)
+        return out
 
     def _loop(self, pcm16: bytes) -> list[tuple[str, int, int]]:
         """Free phone recognition: (phone, first frame, last frame) of what was heard."""

@@ -61,6 +61,10 @@ DEFAULT_MISPRONOUNCED_BELOW = 15.0
 #: leading/trailing audio quieter than this many dB below the loudest 10 ms is cut before the
 #: decodes (0 keeps the note whole); a margin of silence stays for the model's silence phone
 DEFAULT_TRIM_SILENCE_DB = 0.0
+#: also "mispronounced": a word scoring this many points under the median of the sentence's
+#: other words and under DEFAULT_MISPRONOUNCED_RELATIVE_BELOW (0 turns the relative test off)
+DEFAULT_MISPRONOUNCED_GAP = 0.0
+DEFAULT_MISPRONOUNCED_RELATIVE_BELOW = 55.0
 DEFAULT_TRIM_MARGIN_S = 0.15
 #: prior weight of a word's dictionary pronunciations against each learner variant (JSGF
 #: weights); higher means fewer false alarms and fewer detections
@@ -112,6 +116,8 @@ class ScorerConfig:
     silence_rms: float = DEFAULT_SILENCE_RMS
     mispronounced_below: float = DEFAULT_MISPRONOUNCED_BELOW
     trim_silence_db: float = DEFAULT_TRIM_SILENCE_DB
+    mispronounced_gap: float = DEFAULT_MISPRONOUNCED_GAP
+    mispronounced_relative_below: float = DEFAULT_MISPRONOUNCED_RELATIVE_BELOW
     trim_margin_s: float = DEFAULT_TRIM_MARGIN_S
     canonical_weight: float = DEFAULT_CANONICAL_WEIGHT
     midpoint_nats: float = DEFAULT_MIDPOINT_NATS
