@@ -138,6 +138,10 @@ class PressDebounce(ABC):
     async def hold(self, chat: int, message: int, data: str) -> None:
         """Restart the window now that the press's work is done."""
 
+    @abstractmethod
+    async def release(self, chat: int, message: int, data: str) -> None:
+        """Forget the press (the one that erased the learner leaves no key naming them)."""
+
 
 class MemoryPressDebounce(PressDebounce):
     """One process only: expiry times in a dict."""
@@ -158,6 +162,9 @@ class MemoryPressDebounce(PressDebounce):
     async def hold(self, chat: int, message: int, data: str) -> None:
         self._until[keys.press(chat, message, data)] = time.monotonic() + self.window
 
+    async def release(self, chat: int, message: int, data: str) -> None:
+        self._until.pop(keys.press(chat, message, data), None)
+
 
 class RedisPressDebounce(PressDebounce):
     """Shared by every replica: ``SET NX EX`` per press."""
@@ -173,3 +180,6 @@ class RedisPressDebounce(PressDebounce):
 
     async def hold(self, chat: int, message: int, data: str) -> None:
         await self._redis.set(keys.press(chat, message, data), "1", ex=self.window)
+
+    async def release(self, chat: int, message: int, data: str) -> None:
+        await self._redis.delete(keys.press(chat, message, data))

@@ -45,6 +45,8 @@ from phonicflow_bot.telemetry import stage
 from phonicflow_common.contract import AUDIO_TYPES
 
 log = logging.getLogger(__name__)
+#: The callback data of "yes, delete everything".
+ERASE = f"{DELETE}:yes"
 
 
 def answered(handler: Handler) -> Handler:
@@ -75,7 +77,10 @@ def answered(handler: Handler) -> Handler:
             log.info("repeated button press dropped", extra={"data": press[2][:64]})
             return
         await inner(update, context)
-        await debounce.hold(*press)
+        if press[2] == ERASE:
+            await debounce.release(*press)  # /delete leaves no key naming the learner
+        else:
+            await debounce.hold(*press)
 
     return wrapper
 
