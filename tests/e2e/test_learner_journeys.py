@@ -55,26 +55,38 @@ def test_a_new_learner_gets_scored_feedback_and_two_voice_replies(system, learne
     assert {"typing", "record_voice"} & set(learner.chat_actions())
 
 
-def test_practice_mode_flags_a_planted_th_mistake(system, learner):
-    learner.send_text("/practice th")
-    target_message, reference = learner.wait_for_messages(count=2, timeout=30)
-    assert "voice" in reference, "the reference pronunciation comes as a voice note"
-    # "🎯 Say this sentence ...:" / "" / "<the sentence>" / "" / "💡 hint"
-    target = target_message["text"].splitlines()[2].strip()
-    planted = " ".join(
-        {"think": "tink", "three": "tree", "there": "dere", "the": "de", "this": "dis",
-         "thank": "tank", "things": "tings", "third": "tird", "thursday": "tursday",
-         "brother": "broder", "thinks": "tinks", "weather": "wedder", "they": "dey",
-         "thought": "tought", "that": "dat", "theory": "teory", "together": "togeder",
-         "both": "bot", "them": "dem", "thirty": "tirty", "month": "mont"}.get(w.lower(), w)
-        for w in target.split()
-    )  # fmt: skip
-    assert planted.lower() != target.lower(), f"no TH word to plant an error in: {target!r}"
+RESPELLED_TH = {
+    "think": "tink", "three": "tree", "there": "dere", "the": "de", "this": "dis",
+    "thank": "tank", "things": "tings", "third": "tird", "thursday": "tursday",
+    "brother": "broder", "thinks": "tinks", "weather": "wedder", "they": "dey",
+    "thought": "tought", "that": "dat", "theory": "teory", "together": "togeder",
+    "both": "bot", "them": "dem", "thirty": "tirty", "month": "mont",
+}  # fmt: skip
+#: A note with every TH word respelled is sometimes heard as another sentence after the Opus
+#: round trip (a known limit of the drill check, docs/scoring.md "Is it the drill sentence?",
+#: issue 14): then the learner is told so and the test tries the next sentence, at most this often.
+DRILL_SENTENCES_TRIED = 3
 
-    learner.send_voice(*voice_note(planted))
-    reply, *_ = learner.wait_for_messages(count=3, timeout=60)
-    assert "⚠️" in reply["text"], reply["text"]
-    assert "TH sounded like" in reply["text"], reply["text"]
+
+def test_practice_mode_flags_a_planted_th_mistake(system, learner):
+    replies = []
+    for _ in range(DRILL_SENTENCES_TRIED):
+        learner.send_text("/practice th")
+        target_message, reference = learner.wait_for_messages(count=2, timeout=30)
+        assert "voice" in reference, "the reference pronunciation comes as a voice note"
+        # "🎯 Say this sentence ...:" / "" / "<the sentence>" / "" / "💡 hint"
+        target = target_message["text"].splitlines()[2].strip()
+        planted = " ".join(RESPELLED_TH.get(w.lower(), w) for w in target.split())
+        assert planted.lower() != target.lower(), f"no TH word to plant an error in: {target!r}"
+
+        learner.send_voice(*voice_note(planted))
+        reply, *_ = learner.wait_for_messages(count=3, timeout=60)
+        replies.append(reply["text"])
+        if "didn't sound like the practice sentence" not in reply["text"]:
+            break
+        assert "Score" not in reply["text"], "a note taken for another sentence is not judged"
+    assert "⚠️" in replies[-1], replies
+    assert "TH sounded like" in replies[-1], replies
 
 
 def test_progress_arrives_as_a_picture_and_the_data_as_a_file(system, learner):
