@@ -294,6 +294,14 @@ class BackendClient:
             raise _error_from(response)
         return response
 
+    async def _found(self, path: str, model: type[ModelT]) -> ModelT | None:
+        """GET ``path`` as ``model``; None when the backend answers 404."""
+        try:
+            answer = await self._request("GET", path)
+        except NotFound:
+            return None
+        return _parse(answer, model)
+
     async def create_session(
         self, telegram_user_id: int | None = None, language: str | None = None
     ) -> CreateSessionResponse:
@@ -349,11 +357,7 @@ class BackendClient:
     async def learner_session(self, telegram_user_id: int) -> LearnerSession | None:
         """GET /learner/{id}/session → the learner's most recently active session, or None
         when the backend holds none (what a bot that lost its own memory continues)."""
-        try:
-            answer = await self._request("GET", f"/learner/{telegram_user_id}/session")
-        except NotFound:
-            return None
-        return _parse(answer, LearnerSession)
+        return await self._found(f"/learner/{telegram_user_id}/session", LearnerSession)
 
     async def delete_learner(self, telegram_user_id: int) -> LearnerDeleted:
         """DELETE /learner/{id}: every session, turn, audio, key and label of the learner,
@@ -384,11 +388,7 @@ class BackendClient:
 
     async def progress(self, telegram_user_id: int) -> ProgressResponse | None:
         """GET /learner/{id}/progress; None for a learner the backend does not know yet."""
-        try:
-            answer = await self._request("GET", f"/learner/{telegram_user_id}/progress")
-        except NotFound:
-            return None
-        return _parse(answer, ProgressResponse)
+        return await self._found(f"/learner/{telegram_user_id}/progress", ProgressResponse)
 
     async def progress_picture(self, telegram_user_id: int, language: str) -> bytes:
         """GET /learner/{id}/progress.png: the /progress picture (NotFound: unknown learner)."""
@@ -408,11 +408,7 @@ class BackendClient:
 
     async def export(self, telegram_user_id: int) -> LearnerExport | None:
         """GET /learner/{id}/export: everything stored about the learner; None if nothing."""
-        try:
-            answer = await self._request("GET", f"/learner/{telegram_user_id}/export")
-        except NotFound:
-            return None
-        return _parse(answer, LearnerExport)
+        return await self._found(f"/learner/{telegram_user_id}/export", LearnerExport)
 
     async def claim_reminders(self, limit: int) -> ReminderClaimResponse:
         """POST /reminders/claim: the reminders due now (the backend's clock), each handed to

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from telegram import Update
 from telegram.constants import ChatAction
 
-from phonicflow_bot.clients.backend import BackendRejected, NotFound
+from phonicflow_bot.clients.backend import BackendRejected
 from phonicflow_bot.context import BotContext
 from phonicflow_bot.formatting import escape
 from phonicflow_bot.handlers.common import begin, chat_action, chat_id, guarded, send_html
@@ -162,10 +162,7 @@ async def export(update: Update, context: BotContext) -> None:
     chat, lang = chat_id(update), session.language
     async with chat_action(context, chat, ChatAction.UPLOAD_DOCUMENT):
         with stage("backend", call="export"):
-            try:
-                found = await svc.backend.export(session.user_id)
-            except NotFound:
-                found = None
+            found = await svc.backend.export(session.user_id)
     if found is None:
         await send_html(context, chat, text(lang, "export_none"))
         return
