@@ -74,10 +74,13 @@ from phonicflow_bot.journal import JournaledBot
 from phonicflow_bot.rate_limit import (
     MemoryPressDebounce,
     MemoryRateLimiter,
+    MemorySendPacer,
     PressDebounce,
     RateLimiter,
     RedisPressDebounce,
     RedisRateLimiter,
+    RedisSendPacer,
+    SendPacer,
 )
 from phonicflow_bot.reminders import (
     MemorySentMarks,
@@ -277,16 +280,16 @@ async def build_services(settings: BotSettings, redis: Redis | None) -> BotServi
 def reminder_sender(
     settings: BotSettings, bot: JournaledBot, services: BotServices, redis: Redis | None
 ) -> ReminderSender:
-    """The reminder sender of a process that handles updates; with Redis, its send budget and
+    """The reminder sender of a process that handles updates; with Redis, its send pace and
     "already sent" marks are shared by every worker."""
     rate = settings.bot_reminder_rate_per_second
     if redis is not None:
         marks: SentMarks = RedisSentMarks(redis)
-        budget: RateLimiter = RedisRateLimiter(redis, rate, window=1)
+        pacer: SendPacer = RedisSendPacer(redis, rate)
     else:
-        marks, budget = MemorySentMarks(), MemoryRateLimiter(rate, window=1)
+        marks, pacer = MemorySentMarks(), MemorySendPacer(rate)
     return ReminderSender(
-        bot, services.backend, marks, budget, poll_seconds=settings.bot_reminder_poll_seconds
+        bot, services.backend, marks, pacer, poll_seconds=settings.bot_reminder_poll_seconds
     )
 
 

@@ -29,8 +29,8 @@ The update log (:mod:`phonicflow_bot.update_log`), short-lived by design:
 
 The reminder sender (:mod:`phonicflow_bot.reminders`):
 
-- ``phonicflow:ratelimit:0`` — the bot-wide reminder budget of the current second (user id 0
-  is the bot itself);
+- ``phonicflow:reminder-pace`` — the Redis-clock time (microseconds) of the next free send
+  slot: every sender takes the next slot, so sends are spread evenly at the bot-wide rate;
 - ``phonicflow:reminder-sent:{user_id}:{local_date}:{kind}`` — the reminder went out (so one
   offered again after its sender died before reporting is not sent twice); 2 days.
 
@@ -51,6 +51,7 @@ DEAD_LETTERS = f"{PREFIX}:updates:dead"
 #: The consumer group every worker reads the update stream through.
 WORKERS = "workers"
 DEAD_LETTERS_KEPT = 1000
+REMINDER_PACE = f"{PREFIX}:reminder-pace"
 
 
 def session(user_id: int) -> str:

@@ -1,5 +1,6 @@
-"""Per-learner rate limit: BOT_RATE_LIMIT_MPM messages per one-minute window; and the
-debounce of button presses (:class:`PressDebounce`).
+"""Per-learner rate limit: BOT_RATE_LIMIT_MPM messages per one-minute window; the debounce
+of button presses (:class:`PressDebounce`); and the pacing of the bot's own sends
+(:class:`SendPacer`).
 
 Usage::
 
@@ -16,6 +17,7 @@ twice the limit across a window boundary, which is harmless here.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from abc import ABC, abstractmethod
@@ -183,3 +185,68 @@ class RedisPressDebounce(PressDebounce):
 
     async def release(self, chat: int, message: int, data: str) -> None:
         await self._redis.delete(keys.press(chat, message, data))
+
+
+class SendPacer(ABC):
+    """Spreads the bot's own sends (reminders) evenly: at most ``rate`` a second, one every
+    ``1/rate`` seconds, however many senders share it. A fixed one-second window would let two
+    windows' worth through within a moment at the boundary; Telegram asks for sends spread out.
+
+    Usage::
+
+        await pacer.wait()      # returns when this send's slot has come
+        ...send...
+    """
+
+    def __init__(self, rate: int) -> None:
+        self.interval = 1.0 / rate
+
+    @abstractmethod
+    async def reserve(self) -> tuple[float, float]:
+        """Take the next free slot: (the slot, now), both in seconds on the pacer's clock."""
+
+    async def wait(self) -> None:
+        slot, now = await self.reserve()
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class MemorySendPacer(SendPacer):
+    """One process only."""
+
+    def __init__(self, rate: int) -> None:
+        super().__init__(rate)
+        self._next = 0.0
+
+    async def reserve(self) -> tuple[float, float]:
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self.interval
+        return slot, now
+
+
+# KEYS[1] the next free slot (microseconds, Redis clock); ARGV[1] the interval, microseconds.
+# Returns {slot, now} in microseconds (below 2^53, exact in Lua's doubles).
+_PACE_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local interval = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%d', slot + interval), 'PX', math.ceil(interval / 1000) + 1000)
+return {string.format('%d', slot), string.format('%d', now)}
+"""
+
+
+class RedisSendPacer(SendPacer):
+    """Shared by every sender: the next free slot is one Redis key, taken by an atomic script
+    on Redis's own clock (the senders' clocks need not agree)."""
+
+    def __init__(self, redis: Redis, rate: int) -> None:
+        super().__init__(rate)
+        self._script = redis.register_script(_PACE_SCRIPT)
+
+    async def reserve(self) -> tuple[float, float]:
+        slot, now = await self._script(
+            keys=[keys.REMINDER_PACE], args=[round(self.interval * 1_000_000)]
+        )
+        return int(slot) / 1_000_000, int(now) / 1_000_000

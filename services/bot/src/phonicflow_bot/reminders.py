@@ -2,7 +2,7 @@
 
 Usage (every process that handles updates runs one, see :mod:`phonicflow_bot.bot`)::
 
-    sender = ReminderSender(bot, backend, sent_marks, budget, poll_seconds=30)
+    sender = ReminderSender(bot, backend, sent_marks, pacer, poll_seconds=30)
     await sender.run(stop)          # until ``stop`` is set
     await sender.poll_once()        # one claim and its sends (what run() repeats)
 
@@ -15,9 +15,10 @@ nudge could be a minute late. Each poll:
 
 1. claim up to ``batch`` reminders (the backend's clock decides what is due);
 2. for each, unless Redis says it was already sent (a sender that died after sending and before
-   reporting; the claim's lease ran out and the backend offered it again): wait for the
-   bot-wide send budget (BOT_REMINDER_RATE_PER_SECOND, shared through Redis by every sender, so
-   replies to learners keep most of Telegram's ~30 messages/s), send, mark it sent;
+   reporting; the claim's lease ran out and the backend offered it again): wait for its slot
+   in the bot-wide pace (BOT_REMINDER_RATE_PER_SECOND, one send every 1/rate seconds across
+   every sender, through Redis, so replies to learners keep most of Telegram's ~30
+   messages/s), send, mark it sent;
 3. report the outcome: ``sent``; ``blocked`` for Telegram's 403 (the learner blocked the bot)
    or a chat Telegram no longer knows: their reminders stop until they write again; ``failed``
    for anything else, offered again later.
@@ -41,14 +42,12 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from phonicflow_bot import keys, metrics
 from phonicflow_bot.clients.backend import BackendClient, BackendError
 from phonicflow_bot.i18n import as_language, count, text
-from phonicflow_bot.rate_limit import RateLimiter
+from phonicflow_bot.rate_limit import SendPacer
 from phonicflow_common.catalogue import family_label
 from phonicflow_common.contract import Reminder, ReminderOutcome, SoundRef
 
 log = logging.getLogger(__name__)
 
-#: The bot's own counter in the rate limiter (no Telegram user has id 0).
-BOT_WIDE_BUDGET = 0
 #: How long a "sent" mark outlives its reminder (the backend offers a claim again for hours).
 SENT_MARK_SECONDS = 2 * 24 * 3600
 #: Telegram's answers for a chat that cannot be written to any more.
@@ -127,7 +126,7 @@ class ReminderSender:
         bot: Bot,
         backend: BackendClient,
         marks: SentMarks,
-        budget: RateLimiter,
+        pacer: SendPacer,
         *,
         poll_seconds: float = 30.0,
         batch: int = 50,
@@ -135,7 +134,7 @@ class ReminderSender:
         self.bot = bot
         self.backend = backend
         self.marks = marks
-        self.budget = budget
+        self.pacer = pacer
         self.poll_seconds = poll_seconds
         self.batch = batch
 
@@ -162,10 +161,7 @@ class ReminderSender:
     async def _deliver(self, reminder: Reminder) -> ReminderOutcome:
         if await self.marks.seen(reminder):
             return "sent"  # sent before a sender died; only the report was missing
-        decision = await self.budget.hit(BOT_WIDE_BUDGET)
-        while not decision.allowed:  # the bot-wide budget of this second is spent
-            await asyncio.sleep(decision.retry_after)
-            decision = await self.budget.hit(BOT_WIDE_BUDGET)
+        await self.pacer.wait()
         try:
             await self.bot.send_message(reminder.telegram_user_id, reminder_text(reminder))
         except Forbidden:
