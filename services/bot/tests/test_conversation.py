@@ -397,6 +397,36 @@ def test_a_practice_note_that_is_not_the_sentence_gets_no_verdicts_and_the_sente
     assert "⚠️" not in text and "❌" not in text and "✅" not in text
     sent = [r for r in fake_backend.requests("/process") if r["form"].get("target_text")]
     assert sent[-1]["form"]["target_text"] == "Thank you for the thoughtful gift"
+    missed = _missed_turn(answer)
+    assert set(buttons(answer)) == {f"f:{missed}", "p:next"}
+
+    # the drill stays armed: the next note is scored against the same sentence
+    user.send_voice(voice_ogg, duration=2)
+    again, *_ = user.wait_for_messages(3, timeout=WAIT)
+    assert "Não pareceu a frase do exercício" in again["text"]
+    sent = [r for r in fake_backend.requests("/process") if r["form"].get("target_text")]
+    assert sent[-1]["form"]["target_text"] == "Thank you for the thoughtful gift"
+
+    # "feedback on what I said": the same note as free speech, its own turn, verdicts this time
+    processed = len(fake_backend.requests("/process"))
+    user.press_button(again["message_id"], f"f:{_missed_turn(again)}")
+    free, *_ = user.wait_for_messages(3, timeout=WAIT)
+    assert "Palavra por palavra" in free["text"] and "Nota:" in free["text"], free["text"]
+    assert "Frase:" not in free["text"]
+    [rescored] = fake_backend.requests("/process")[processed:]
+    assert "target_text" not in rescored["form"]
+    assert rescored["idempotency_key"].endswith("-free")
+    # ... after which the learner is in free speech again, and the older note's button is stale
+    user.press_button(answer["message_id"], f"f:{missed}")
+    [gone] = user.wait_for_messages(1, timeout=WAIT)
+    assert "Não dá mais para avaliar esse áudio" in gone["text"]
+    user.send_voice(voice_ogg, duration=2)
+    user.wait_for_messages(3, timeout=WAIT)
+    assert "target_text" not in fake_backend.requests("/process")[-1]["form"]
+
+
+def _missed_turn(message: dict[str, Any]) -> str:
+    return next(k for k in buttons(message) if k.startswith("f:"))[2:]
 
 
 def test_practice_with_a_sound_asks_for_it_and_an_unknown_sound_gets_the_choices(

@@ -43,6 +43,7 @@ from phonicflow_bot.handlers import (
     message_handler,
     progress_handler,
 )
+from phonicflow_bot.handlers.common import FREE_SPEECH
 from phonicflow_bot.handlers.gate import on_error, rate_limit_gate
 from phonicflow_bot.i18n import COMMANDS, LANGUAGES
 from phonicflow_bot.journal import JournaledBot
@@ -125,6 +126,9 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(MessageHandler(new & UNSUPPORTED_FILTER, message_handler.unsupported))
     for verb, callback in callback_handler.BUTTONS.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=f"^{verb}:"))
+    application.add_handler(
+        CallbackQueryHandler(audio_handler.free_speech, pattern=f"^{FREE_SPEECH}:")
+    )
     application.add_handler(CallbackQueryHandler(callback_handler.unknown))
     application.add_error_handler(on_error)
 

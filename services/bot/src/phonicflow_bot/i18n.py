@@ -139,6 +139,11 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "btn_delete_yes": {"en": "🗑 Yes, delete everything", "pt": "🗑 Sim, apagar tudo"},
     "btn_cancel": {"en": "Cancel", "pt": "Cancelar"},
     "btn_next_sentence": {"en": "⏭ Another sentence", "pt": "⏭ Outra frase"},
+    "btn_free_speech": {"en": "🗣 Feedback on what I said", "pt": "🗣 Avaliar o que eu falei"},
+    "free_speech_gone": {
+        "en": "That note can't be scored any more. Just send a new voice note!",
+        "pt": "Não dá mais para avaliar esse áudio. É só mandar um áudio novo!",
+    },
     "rate_limited": {
         "en": "🐢 You're sending messages very fast. Please wait {seconds} s and try again.",
         "pt": "🐢 Você está mandando mensagens muito rápido. Espere {seconds} s e tente de novo.",
@@ -328,9 +333,9 @@ _TEXTS: dict[str, dict[Language, str]] = {
     },
     "drill_different": {
         "en": "🤔 <b>That didn't sound like the practice sentence</b>, so I didn't score it. "
-        "Try saying it again:",
-        "pt": "🤔 <b>Não pareceu a frase do exercício</b>, então não dei nota. Tente falar "
-        "de novo:",
+        "Send it again, or tap below for feedback on what you said:",
+        "pt": "🤔 <b>Não pareceu a frase do exercício</b>, então não dei nota. Mande de novo, "
+        "ou toque abaixo para eu avaliar o que você falou:",
     },
 }
 

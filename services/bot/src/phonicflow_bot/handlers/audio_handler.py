@@ -5,6 +5,10 @@ download → convert to WAV 16 kHz mono (converter, gRPC) → POST /process (bac
 practice sentence as ``target_text`` when one is pending) → text reply with buttons → voice
 replies. Each stage is a span and a latency histogram. Download, conversion and the turn are one
 journal step: an update handled again (its worker died) reuses the turn instead of redoing them.
+
+A drill note the backend says is not the drill sentence (``drill_match="different_sentence"``)
+keeps the drill armed, so the learner can simply try again, and offers "feedback on what I
+said" (:func:`free_speech`): the same note, scored as free speech.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from telegram import Message, Update
@@ -25,7 +29,16 @@ from phonicflow_bot.clients.converter import AudioRejected
 from phonicflow_bot.clients.sessions import STATE_ACTIVE, Session
 from phonicflow_bot.config import BotSettings
 from phonicflow_bot.context import BotContext
-from phonicflow_bot.handlers.common import begin, chat_action, deliver_result, guarded, send_html
+from phonicflow_bot.handlers.common import (
+    answered,
+    begin,
+    button_argument,
+    chat_action,
+    chat_id,
+    deliver_result,
+    guarded,
+    send_html,
+)
 from phonicflow_bot.i18n import text
 from phonicflow_bot.journal import memo
 from phonicflow_bot.telemetry import stage
@@ -35,6 +48,10 @@ log = logging.getLogger(__name__)
 
 #: Bytes per megabyte in the messages shown to learners (Telegram counts in MiB too).
 MB = 1024 * 1024
+
+
+#: Session extra: the last drill note that was not the sentence (see :func:`free_speech`).
+MISSED_DRILL = "missed_drill"
 
 
 @dataclass(frozen=True)
@@ -101,9 +118,9 @@ def check_duration(seconds: float, settings: BotSettings) -> None:
 
 
 async def transcribe(
-    context: BotContext, message: Message, audio: IncomingAudio, session: Session
+    context: BotContext, audio: IncomingAudio, session: Session, *, target: str | None, key: str
 ) -> ProcessResponse:
-    """Download, convert, and have the backend make the turn."""
+    """Download, convert, and have the backend make the turn (one per idempotency ``key``)."""
     svc = context.services
     settings = svc.settings
     with stage("download", kind=audio.kind):
@@ -123,9 +140,6 @@ async def transcribe(
         wav = await svc.converter.to_wav(data, expected_duration=audio.duration)
     # Telegram's duration may be missing (a document) or wrong: the decoded length decides.
     check_duration(wav.duration, settings)
-    target = (session.practice_target or {}).get("text")
-    # One key per Telegram message: retries and a redelivered update are one turn.
-    key = message_idempotency_key(message.chat_id, message.message_id)
     with stage("backend", practice=bool(target)):
         return await svc.sessions.call(
             session,
@@ -149,10 +163,13 @@ async def handle_audio(update: Update, context: BotContext) -> None:
     try:
         check_reported(audio, context.services.settings)
         session = await begin(update, context)
+        target = (session.practice_target or {}).get("text")
+        # One key per Telegram message: retries and a redelivered update are one turn.
+        key = message_idempotency_key(chat, message.message_id)
         async with chat_action(context, chat, ChatAction.RECORD_VOICE):
             result = await memo(
                 "process",
-                lambda: transcribe(context, message, audio, session),
+                lambda: transcribe(context, audio, session, target=target, key=key),
                 ProcessResponse,
             )
     except Refused as refusal:
@@ -167,8 +184,18 @@ async def handle_audio(update: Update, context: BotContext) -> None:
         metrics.AUDIO_PROCESSED.labels("failed").inc()
         raise
     session.conversation_turns += 1
-    session.practice_target = None
-    session.state = STATE_ACTIVE
+    if result.drill_match == "different_sentence":
+        # Not the sentence: the drill stays armed for another try, and the note is kept (by
+        # Telegram's file id) for the "feedback on what I said" button.
+        session.extra[MISSED_DRILL] = {
+            "turn_id": result.turn_id,
+            "message_id": message.message_id,
+            **asdict(audio),
+        }
+    else:
+        session.practice_target = None
+        session.state = STATE_ACTIVE
+        session.extra.pop(MISSED_DRILL, None)
     await deliver_result(context, chat, session, result)
     metrics.AUDIO_PROCESSED.labels("ok").inc()
     log.info(
@@ -180,3 +207,39 @@ async def handle_audio(update: Update, context: BotContext) -> None:
             "score": result.pronunciation.overall_score if result.pronunciation else None,
         },
     )
+
+
+@answered
+async def free_speech(update: Update, context: BotContext) -> None:
+    """ "Feedback on what I said": the drill note that was not the sentence, scored as free
+    speech (its own turn, with its own idempotency key), and the drill put away."""
+    session = await begin(update, context)
+    chat = chat_id(update)
+    missed = session.extra.get(MISSED_DRILL)
+    if not isinstance(missed, dict) or missed.get("turn_id") != button_argument(update):
+        await send_html(context, chat, text(session.language, "free_speech_gone"))
+        return
+    audio = IncomingAudio(
+        missed["kind"], missed["file_id"], missed["file_size"], float(missed["duration"])
+    )
+    key = f"{message_idempotency_key(chat, int(missed['message_id']))}-free"
+    try:
+        async with chat_action(context, chat, ChatAction.RECORD_VOICE):
+            result = await memo(
+                "process",
+                lambda: transcribe(context, audio, session, target=None, key=key),
+                ProcessResponse,
+            )
+    except Refused as refusal:
+        await send_html(context, chat, text(session.language, refusal.key, **refusal.values))
+        return
+    except BadRequest as exc:  # Telegram no longer serves the file
+        log.info("missed drill note not downloadable", extra={"error": exc.message})
+        await send_html(context, chat, text(session.language, "free_speech_gone"))
+        return
+    session.conversation_turns += 1
+    session.practice_target = None
+    session.state = STATE_ACTIVE
+    session.extra.pop(MISSED_DRILL, None)
+    await deliver_result(context, chat, session, result)
+    metrics.AUDIO_PROCESSED.labels("ok").inc()

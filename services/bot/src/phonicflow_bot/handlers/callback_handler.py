@@ -2,19 +2,16 @@
 
 One handler per button verb (:data:`BUTTONS`; the verbs and callback data formats are in
 :mod:`phonicflow_bot.handlers.common`), each registered as its own ``CallbackQueryHandler``
-with a pattern, plus :func:`unknown` for stale or foreign data. Every press is answered
-(answerCallbackQuery) first, so the learner's client stops its spinner. Presses of the same
-button in a burst (8 taps on "replay") do its work once: the others are only answered
-(:class:`~phonicflow_bot.rate_limit.PressDebounce`).
+with a pattern, plus :func:`unknown` for stale or foreign data. Every press is answered first
+and a burst of presses does the work once (:func:`~phonicflow_bot.handlers.common.answered`).
+The one button that scores audio again ("feedback on what I said") is the audio handler's.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from telegram import Update
-from telegram.error import BadRequest
 
 from phonicflow_bot.clients.sessions import STATE_PRACTICE
 from phonicflow_bot.context import BotContext
@@ -27,12 +24,12 @@ from phonicflow_bot.handlers.common import (
     REPLAY,
     TRY_AGAIN,
     Handler,
+    answered,
     begin,
     button_argument,
     chat_id,
     edit_html,
     fetch_voice,
-    guarded,
     language_of,
     propose_sentence,
     send_history_page,
@@ -40,49 +37,10 @@ from phonicflow_bot.handlers.common import (
     send_voice,
 )
 from phonicflow_bot.i18n import as_language, text
-from phonicflow_bot.journal import memo
 from phonicflow_bot.telemetry import stage
 from phonicflow_common.contract import AUDIO_TYPES
 
 log = logging.getLogger(__name__)
-#: The callback data of "yes, delete everything".
-ERASE = f"{DELETE}:yes"
-
-
-def answered(handler: Handler) -> Handler:
-    """Answer the callback query, then run the button's handler (guarded)."""
-    inner = guarded(handler)
-
-    @functools.wraps(handler)
-    async def wrapper(update: Update, context: BotContext) -> None:
-        query = update.callback_query
-        if query is None or update.effective_user is None:
-            return
-        debounce = context.services.debounce
-        press = (
-            chat_id(update),
-            query.message.message_id if query.message else 0,
-            query.data or "",
-        )
-        # Memoised: handled again (its worker died), a press is still the first one.
-        first = await memo("press", lambda: debounce.first(*press), bool)
-        try:
-            with stage("send", method="answerCallbackQuery"):
-                await query.answer()
-        except BadRequest as exc:
-            # "query is too old": the press is answered late (e.g. handled again after a
-            # worker died); the button's work is still done.
-            log.info("callback query not answered", extra={"error": exc.message})
-        if not first:
-            log.info("repeated button press dropped", extra={"data": press[2][:64]})
-            return
-        await inner(update, context)
-        if press[2] == ERASE:
-            await debounce.release(*press)  # /delete leaves no key naming the learner
-        else:
-            await debounce.hold(*press)
-
-    return wrapper
 
 
 @answered

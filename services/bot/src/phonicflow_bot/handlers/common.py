@@ -6,14 +6,17 @@
 - pages of /history, practice sentences with their reference audio;
 - the inline keyboards and their callback data;
 - :func:`guarded`: a converter or backend failure becomes a clear message in the learner's
-  language; an infrastructure fault (:func:`is_retry_later`) is left for the worker to retry.
+  language; an infrastructure fault (:func:`is_retry_later`) is left for the worker to retry;
+- :func:`answered`: a button press is answered at once, and a burst of presses of one button
+  does its work once (:class:`~phonicflow_bot.rate_limit.PressDebounce`).
 
 Callback data (at most 64 bytes, Telegram's limit) is ``<verb>:<argument>``, one verb per
 button kind (each has its own ``CallbackQueryHandler``, see :mod:`phonicflow_bot.application`):
 
 - ``r:<turn_id>`` replay the voice replies of a turn;  ``t:<turn_id>`` try again;
 - ``h:<page>`` a /history page;  ``d:yes`` / ``d:no`` confirm /delete;
-- ``l:en`` / ``l:pt`` interface language;  ``p:next`` another practice sentence.
+- ``l:en`` / ``l:pt`` interface language;  ``p:next`` another practice sentence;
+- ``f:<turn_id>`` a drill note that was not the sentence, scored as free speech instead.
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ CHAT_ACTION_REPEAT_SECONDS = 4.5
 
 #: Button verbs (the part of callback data before the colon).
 REPLAY, TRY_AGAIN, HISTORY, DELETE, LANGUAGE, PRACTICE = "r", "t", "h", "d", "l", "p"
+FREE_SPEECH = "f"
+#: The callback data of "yes, delete everything".
+ERASE = f"{DELETE}:yes"
 
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -203,7 +209,11 @@ async def deliver_result(
     ]
     file_ids: dict[str, str] = {}
     try:
-        keyboard = feedback_keyboard(lang, result.turn_id, drill=bool(result.target_text))
+        keyboard = (
+            missed_drill_keyboard(lang, result.turn_id)
+            if result.drill_match == "different_sentence"
+            else feedback_keyboard(lang, result.turn_id, drill=bool(result.target_text))
+        )
         await send_html(context, chat, format_feedback(result, lang), keyboard)
         for kind, task in zip(wanted, pending, strict=True):
             voice = await task
@@ -321,6 +331,23 @@ def feedback_keyboard(lang: str, turn_id: str, *, drill: bool = False) -> Inline
     )
 
 
+def missed_drill_keyboard(lang: str, turn_id: str) -> InlineKeyboardMarkup:
+    """A drill note that was not the sentence: feedback on what was said, or another sentence
+    (trying this one again needs no button: the drill stays armed)."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    text(lang, "btn_free_speech"), callback_data=f"{FREE_SPEECH}:{turn_id}"
+                ),
+                InlineKeyboardButton(
+                    text(lang, "btn_next_sentence"), callback_data=f"{PRACTICE}:next"
+                ),
+            ]
+        ]
+    )
+
+
 def history_keyboard(lang: str, page: int, pages: int) -> InlineKeyboardMarkup | None:
     row = []
     if page > 0:
@@ -427,3 +454,39 @@ def is_retry_later(error: BaseException | None) -> bool:
     if isinstance(error, RedisError):
         return True
     return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+
+
+def answered(handler: Handler) -> Handler:
+    """Answer the callback query, then run the button's handler (guarded)."""
+    inner = guarded(handler)
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: BotContext) -> None:
+        query = update.callback_query
+        if query is None or update.effective_user is None:
+            return
+        debounce = context.services.debounce
+        press = (
+            chat_id(update),
+            query.message.message_id if query.message else 0,
+            query.data or "",
+        )
+        # Memoised: handled again (its worker died), a press is still the first one.
+        first = await memo("press", lambda: debounce.first(*press), bool)
+        try:
+            with stage("send", method="answerCallbackQuery"):
+                await query.answer()
+        except BadRequest as exc:
+            # "query is too old": the press is answered late (e.g. handled again after a
+            # worker died); the button's work is still done.
+            log.info("callback query not answered", extra={"error": exc.message})
+        if not first:
+            log.info("repeated button press dropped", extra={"data": press[2][:64]})
+            return
+        await inner(update, context)
+        if press[2] == ERASE:
+            await debounce.release(*press)  # /delete leaves no key naming the learner
+        else:
+            await debounce.hold(*press)
+
+    return wrapper
