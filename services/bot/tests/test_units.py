@@ -329,6 +329,7 @@ async def test_memory_sessions_behave_like_redis_ones() -> None:
         (AudioRejected("converter answered INVALID_ARGUMENT: not audio"), "bad_audio"),
         (BackendRejected("backend answered 415", 415, "unsupported_audio"), "bad_audio"),
         (BackendRejected("backend answered 422", 422, "idempotency_key_reused"), "service_down"),
+        (BackendRejected("backend answered 413", 413, "audio_too_long"), "too_long_to_score"),
         (BackendTimeout("backend timed out"), "service_slow"),
         (BackendUnavailable("backend unreachable"), "service_down"),
     ],

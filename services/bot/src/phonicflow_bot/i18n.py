@@ -148,6 +148,10 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "🐢 You're sending messages very fast. Please wait {seconds} s and try again.",
         "pt": "🐢 Você está mandando mensagens muito rápido. Espere {seconds} s e tente de novo.",
     },
+    "too_long_to_score": {
+        "en": "⏱ That recording is longer than I can score. Please send a shorter one.",
+        "pt": "⏱ Essa gravação é longa demais para eu avaliar. Mande uma mais curta, por favor.",
+    },
     "too_big": {
         "en": "📦 That file is too big ({size} MB). The limit is {limit} MB.",
         "pt": "📦 Esse arquivo é grande demais ({size} MB). O limite é {limit} MB.",

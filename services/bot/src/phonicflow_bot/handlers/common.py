@@ -412,6 +412,9 @@ def failure_text_key(exc: BaseException) -> tuple[str, str, dict[str, Any]]:
         # A redelivered message whose inputs changed meanwhile (e.g. the practice sentence was
         # cleared): nothing is wrong with the audio, and a new message gets a new key.
         return "service_down", "backend_error", {}
+    if isinstance(exc, BackendRejected) and exc.status == 413:
+        # the backend's limit (MAX_AUDIO_SECONDS) is lower than the bot's: it decides
+        return "too_long_to_score", "audio_too_long", {}
     if isinstance(exc, BackendRejected) and exc.status in (415, 422):
         return "bad_audio", "bad_audio", {}
     return "service_down", "backend_error", {}
