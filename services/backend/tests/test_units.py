@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import subprocess
@@ -22,6 +23,7 @@ from phonicflow_backend.conversation import TemplateConversation, classify
 from phonicflow_backend.practice import CATALOGUE, FOCUSES, next_item
 from phonicflow_backend.scoring import Assessment, WordResult
 from phonicflow_backend.translation import FastTranslator, mask_quoted, unmask
+from phonicflow_backend.tts import EspeakTTS, speak_bilingual
 from phonicflow_testing.backend import to_wav
 from phonicflow_testing.speech import tone_wav
 
@@ -64,6 +66,26 @@ class TestCoachingTemplates:
         named = [w for w in ("think", "dog", "house", "cats") if f'"{w}"' in text.en]
         assert named == ["think", "dog"] and len(named) == MAX_TIPS
         assert '"house"' not in text.pt
+
+    def test_the_voice_note_says_the_first_tip_only_and_is_short(self) -> None:
+        result = assessment(word("think", "th_to_t", 30), word("three", "th_to_t", 30),
+                            word("there", "th_to_d", 30), word("dog", "vowel_insertion", 50),
+                            word("school", "initial_vowel_insertion", 50), score=45)  # fmt: skip
+        text = TemplateCoach().coach(result, transcript="", target_text="x")
+        en, pt = text.for_voice()
+        assert '"think"' in en and '"think"' in pt, "the most important tip is said"
+        assert '"dog"' not in en and '"dog"' not in pt, "the text has the second tip"
+        assert '"dog"' in text.en
+        assert not en.startswith("Nice effort") and not pt.startswith("Boa tentativa")
+        assert "between your teeth" in en and "entre os dentes" in pt, "the tip's how-to is said"
+
+        def seconds(en: str, pt: str) -> float:
+            tts = EspeakTTS("espeak-ng", 30)
+            with wave.open(io.BytesIO(asyncio.run(speak_bilingual(tts, en, pt)))) as spoken:
+                return spoken.getnframes() / spoken.getframerate()
+
+        whole, short = seconds(text.en, text.pt), seconds(en, pt)
+        assert short <= 24 and whole >= 2 * short, (short, whole)  # espeak-ng: 22 s and 52 s
 
     def test_an_unknown_error_slug_falls_back_to_the_scorers_tip(self) -> None:
         text = TemplateCoach().coach(

@@ -19,6 +19,7 @@ by the pipeline, and any failure falls back to the templates.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,10 @@ PRAISE_SCORE = 80.0
 #: Openers by score band for notes with errors.
 GOOD_SCORE = 70.0
 FAIR_SCORE = 40.0
+#: The coaching voice note says, per language, the most important tip (or the text's first
+#: sentences) up to this many characters, always a whole first sentence: about 11 s of speech
+#: each; the text reply has the rest. The whole text read out was 10-48 s (issue 14).
+SPOKEN_MAX_CHARS = 160
 #: A word with no error scoring below this is "not clear" (the bot's ⚠️; a flagged word scores
 #: at most this much, docs/scoring.md)
 UNCLEAR_SCORE = ScorerConfig().flagged_score_cap
@@ -45,6 +50,28 @@ class CoachingText:
     en: str
     pt: str
     source: str = "templates"
+    #: (English, Portuguese) for the voice note when it is not the start of the text: the
+    #: templates' most important tip, without the opener and the closer
+    spoken: tuple[str, str] | None = None
+
+    def for_voice(self) -> tuple[str, str]:
+        """(English, Portuguese) for the coaching voice note."""
+        en, pt = self.spoken or (self.en, self.pt)
+        return spoken_part(en), spoken_part(pt)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def spoken_part(text: str, max_chars: int = SPOKEN_MAX_CHARS) -> str:
+    """The first sentences of ``text`` that fit in ``max_chars`` (always the first one)."""
+    sentences = _SENTENCE_END.split(" ".join(text.split()))
+    kept = sentences[:1]
+    for sentence in sentences[1:]:
+        if len(" ".join([*kept, sentence])) > max_chars:
+            break
+        kept.append(sentence)
+    return " ".join(kept)
 
 
 @dataclass(frozen=True)
@@ -282,7 +309,9 @@ class TemplateCoach:
         closer = _pick(_TRY_AGAIN, rng)
         en_tips, pt_tips = self._tips(flagged)
         return CoachingText(
-            " ".join([opener[0], *en_tips, closer[0]]), " ".join([opener[1], *pt_tips, closer[1]])
+            " ".join([opener[0], *en_tips, closer[0]]),
+            " ".join([opener[1], *pt_tips, closer[1]]),
+            spoken=(en_tips[0], pt_tips[0]),
         )
 
     def different_sentence(self, *, transcript: str, target_text: str) -> CoachingText:

@@ -208,7 +208,7 @@ class Pipeline:
                 coaching = await stages.run("coaching", lambda: self._unsure(transcript))
             else:
                 coaching = await self._coach(stages, assessment, transcript, target_text)
-            coaching_audio = await self._speak(stages, coaching.en, coaching.pt)
+            coaching_audio = await self._speak(stages, *coaching.for_voice())
             reply, reply_audio = await reply_task
         elapsed = time.perf_counter() - start
         stages.timings["total"] = round(elapsed * 1000)
@@ -261,7 +261,7 @@ class Pipeline:
             span.set_attribute("pipeline.text_only", True)
             coaching = text_only_coaching()
             (coaching_audio, (reply, reply_audio)) = await asyncio.gather(
-                self._speak(stages, coaching.en, coaching.pt),
+                self._speak(stages, *coaching.for_voice()),
                 self._reply_with_audio(stages, text, drill=False),
             )
         stages.timings["total"] = round((time.perf_counter() - start) * 1000)
