@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 # Every target is a command, not a file: without this, the proto/ and bench/ directories made
 # `make proto` and `make bench` say "up to date" and do nothing.
-.PHONY: help setup run test fault-test lint fmt proto bench-converter bench-backend bench-bot bench images \
+.PHONY: help setup run test system-test fault-test lint fmt proto bench-converter bench-backend bench-bot bench images \
 	images-podman compose-up compose-down compose-smoke chart-test chart-docs kind-tools cluster-up cluster-down \
 	cluster-images k8s-test k8s-dev k8s-run skaffold-tool k8s-e2e export-labels
 export PATH := $(CURDIR)/.bin:$(CURDIR)/.venv/bin:$(HOME)/go/bin:$(PATH)
@@ -18,8 +18,11 @@ setup: ## install system packages, uv, the locked .venv and helm (idempotent)
 run: setup ## start the whole system locally (emulator + chat page when TELEGRAM_BOT_TOKEN is unset)
 	@$(VENV)/python scripts/run_local.py
 
-test: setup lint ## run the whole test suite (what CI runs)
+test: setup lint ## lint and the test suite, ~9 min (CI runs it first, then the targets below)
 	@$(VENV)/pytest $(PYTEST_ARGS)
+
+system-test: setup ## processes killed and restarted, whole-system starts: bot lifecycle, durable intake, e2e restarts (~5 min)
+	@$(VENV)/pytest -m system $(PYTEST_ARGS)
 
 fault-test: setup ## bot parts SIGKILLed and Redis restarted under load: nothing lost or doubled (~10 min)
 	@$(VENV)/pytest -m faults tests/faults $(PYTEST_ARGS)

@@ -12,7 +12,7 @@ import redis
 
 from .conftest import System, voice_note, wait_for_text, wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.system]
 
 
 @pytest.fixture(scope="module")

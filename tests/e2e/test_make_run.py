@@ -15,7 +15,7 @@ import pytest
 from phonicflow_emulator.client import EmulatorClient
 from phonicflow_testing.processes import free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.system]
 ROOT = Path(__file__).resolve().parents[2]
 
 

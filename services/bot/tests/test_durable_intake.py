@@ -20,6 +20,8 @@ from phonicflow_emulator.testing import EmulatorHandle
 from phonicflow_testing.processes import ServiceProcess, eventually, free_port
 from phonicflow_testing.speech import encode, synth_wav
 
+#: Bot processes killed and restarted, for minutes in all: `make system-test`.
+pytestmark = pytest.mark.system
 WAIT = 20.0
 FAST_RECLAIM = {"BOT_CLAIM_TIMEOUT_SECONDS": "2"}
 

@@ -25,6 +25,8 @@ from phonicflow_testing.otlp import OtlpReceiver
 from phonicflow_testing.processes import ServiceProcess, eventually, free_port
 from phonicflow_testing.speech import encode, synth_wav
 
+#: Bot processes killed and restarted, for minutes in all: `make system-test`.
+pytestmark = pytest.mark.system
 WAIT = 15.0
 SERVICE_DOWN = "can't reach my pronunciation service"
 
