@@ -14,8 +14,8 @@ Control API (plain HTTP, so a test in another process drives it):
 - ``POST /_test/engines`` ``{"transcript": "...", "errors": {"think": "th_to_t"}}`` — what the
   stub engines hear and flag from now on;
 - ``GET /_test/requests`` — every request received: ``method``, ``path``, ``query``,
-  ``session_id``, ``x_bot_key``, ``traceparent``, ``idempotency_key``, ``form`` (its text
-  fields), ``json``, ``wav`` (rate, channels, width, frames of an uploaded WAV), ``status``,
+  ``session_id``, ``x_bot_key``, ``traceparent``, ``idempotency_key``, ``form`` (the text
+  fields of a multipart or urlencoded form), ``json``, ``wav`` (rate, channels, width, frames of an uploaded WAV), ``status``,
   ``replayed`` (answered from a stored Idempotency-Key) and ``ms`` (the backend's own time).
 """
 
@@ -147,7 +147,8 @@ class FaultLayer:
             "json": {},
         }
         content_type = headers.get("content-type", "")
-        if content_type.startswith("multipart/form-data"):
+        if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            # both: a caller may send a text-only turn as a urlencoded form (the bot does)
 
             async def once() -> Message:
                 return {"type": "http.request", "body": body, "more_body": False}
