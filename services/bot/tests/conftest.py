@@ -2,7 +2,11 @@
 
 - the Telegram Bot API emulator (``phonicflow_emulator.testing.running_emulator``);
 - the real audio converter (``python -m phonicflow_converter``);
-- ``fake_backend.py`` beside this file: the backend's HTTP contract, controllable;
+- the real backend app on deterministic stub speech engines, as its own process
+  (``python -m phonicflow_testing.stub_backend``) behind the fault layer
+  (:mod:`phonicflow_testing.fault_layer`): :class:`StubBackendProcess`, the ``stub_backend``
+  fixture. Its engines hear :data:`HEARD` with a TH→T error (``th_to_t``) on the learner's
+  "think" (:data:`ENGINES`, set again before every test);
 - real Redis (``redis_server`` from phonicflow_testing);
 - the bot itself, ``python -m phonicflow_bot``, started by :class:`BotRig`.
 
@@ -23,38 +27,62 @@ import pytest
 from phonicflow_emulator.testing import EmulatorHandle, running_emulator
 from phonicflow_testing.processes import ServiceProcess, free_port
 
-FAKE_BACKEND = Path(__file__).with_name("fake_backend.py")
 BOT_KEY = "bot-private-key-for-tests-0001"
+#: What the stub speech engines hear in every voice note: "I think three trees are there" said
+#: with TH as T. The stub scorer scores the words it is given (the transcript in free speech,
+#: the sentence in a drill) 90, except those in ``errors``: 30 and that error, heard as "x". So
+#: free speech flags "tink" (TH→T) and "are" (omitted); a drill of "I think three trees are
+#: there" flags "think" and "three" too.
+HEARD = "i tink tree trees are dere"
+ENGINES: dict[str, Any] = {
+    "transcript": HEARD,
+    "errors": {"tink": "th_to_t", "think": "th_to_t", "three": "th_to_t", "are": "omitted"},
+}
 
 
-class FakeBackend:
-    """The fake backend process and its control API."""
+class StubBackendProcess:
+    """The real backend on stub engines, as a process, and the fault layer's control API.
 
-    def __init__(self, port: int) -> None:
+    Its storage (SQLite, audio) is a directory of its own that outlives :meth:`stop`: a restart
+    keeps every session, as the real backend's does; :meth:`wipe` is the storage lost.
+    """
+
+    def __init__(self, port: int, storage: Path) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        argv = [sys.executable, "-m", "phonicflow_testing.stub_backend", "--port", str(port),
+                "--storage", str(storage), "--bot-key", BOT_KEY]  # fmt: skip
         self.process = ServiceProcess(
-            [sys.executable, str(FAKE_BACKEND), "--port", str(port), "--bot-key", BOT_KEY],
-            name="fake-backend",
-            port=port,
-            ready=self._healthy,
+            argv, name="stub-backend", port=port, ready=self._ready, startup_timeout=60
         )
 
-    def _healthy(self) -> bool:
-        return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+    def _ready(self) -> bool:
+        return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
+
+    def _control(self, method: str, name: str, body: Any = None) -> Any:
+        response = httpx.request(method, f"{self.url}/_test/{name}", json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
 
     def fault(self, path: str, status: int = 0, delay: float = 0.0, times: int = 1) -> None:
-        body = {"path": path, "status": status, "delay": delay, "times": times}
-        httpx.post(f"{self.url}/_fake/faults", json=body, timeout=5).raise_for_status()
+        """See the fault layer: a ``delay`` on ``/process`` holds back an answer already made."""
+        self._control("POST", "faults", {"path": path, "status": status, "delay": delay,
+                                         "times": times})  # fmt: skip
 
     def clear_faults(self) -> None:
-        httpx.delete(f"{self.url}/_fake/faults", timeout=5).raise_for_status()
+        self._control("DELETE", "faults")
+
+    def engines(self, **values: Any) -> None:
+        """What the stub engines hear and flag from now on (``transcript``, ``errors``)."""
+        self._control("POST", "engines", values)
 
     def wipe(self) -> None:
-        httpx.post(f"{self.url}/_fake/wipe", timeout=5).raise_for_status()
+        """Delete every row of the backend's database: sessions, turns, idempotency keys."""
+        self._control("POST", "wipe")
 
     def requests(self, path: str | None = None) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = httpx.get(f"{self.url}/_fake/requests", timeout=5).json()
+        """Every request since this process started (see the fault layer for the fields)."""
+        found: list[dict[str, Any]] = self._control("GET", "requests")
         return [r for r in found if path is None or r["path"].startswith(path)]
 
     def get(self, path: str) -> httpx.Response:
@@ -66,6 +94,7 @@ class FakeBackend:
 
     def start(self) -> None:
         self.process.start()
+        self.engines(**ENGINES)
 
 
 class Converter:
@@ -86,10 +115,14 @@ class Converter:
 
 
 class BotRig:
-    """Starts bots wired to this module's emulator, converter and fake backend."""
+    """Starts bots wired to this module's emulator, converter and stub backend."""
 
     def __init__(
-        self, emulator: EmulatorHandle, converter: Converter, backend: FakeBackend, redis: str
+        self,
+        emulator: EmulatorHandle,
+        converter: Converter,
+        backend: StubBackendProcess,
+        redis: str,
     ) -> None:
         self.emulator = emulator
         self.converter = converter
@@ -153,8 +186,8 @@ def converter() -> Iterator[Converter]:
 
 
 @pytest.fixture(scope="module")
-def fake_backend() -> Iterator[FakeBackend]:
-    backend = FakeBackend(free_port())
+def stub_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StubBackendProcess]:
+    backend = StubBackendProcess(free_port(), tmp_path_factory.mktemp("stub-backend"))
     backend.start()
     yield backend
     backend.stop()
@@ -162,9 +195,12 @@ def fake_backend() -> Iterator[FakeBackend]:
 
 @pytest.fixture(scope="module")
 def rig(
-    emulator: EmulatorHandle, converter: Converter, fake_backend: FakeBackend, redis_server: str
+    emulator: EmulatorHandle,
+    converter: Converter,
+    stub_backend: StubBackendProcess,
+    redis_server: str,
 ) -> Iterator[BotRig]:
-    rig = BotRig(emulator, converter, fake_backend, redis_server)
+    rig = BotRig(emulator, converter, stub_backend, redis_server)
     yield rig
     rig.stop_all()
 
@@ -180,9 +216,12 @@ def bot(rig: BotRig) -> Iterator[ServiceProcess]:
 
 @pytest.fixture(autouse=True)
 def _healthy_backend(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Each test starts with a backend that behaves (faults never leak between tests)."""
+    """Each test starts with a backend that behaves and hears :data:`ENGINES` (faults and
+    engine settings never leak between tests)."""
+    if "stub_backend" in request.fixturenames:
+        request.getfixturevalue("stub_backend").engines(**ENGINES)
     yield
-    if "fake_backend" in request.fixturenames:
-        backend: FakeBackend = request.getfixturevalue("fake_backend")
+    if "stub_backend" in request.fixturenames:
+        backend: StubBackendProcess = request.getfixturevalue("stub_backend")
         with contextlib.suppress(Exception):
             backend.clear_faults()

@@ -1,6 +1,6 @@
 """The bot as poller + workers over one Redis: nothing a learner sent is lost or answered twice.
 
-Real processes (poller, workers, emulator, converter, fake backend, Redis); processes are
+Real processes (poller, workers, emulator, converter, stub backend, Redis); processes are
 SIGKILLed, as an OOM kill or a node loss would. A short claim timeout (2 s) so a dead worker's
 updates move on quickly. The long, randomised version of these scenarios is tests/faults.
 """
@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from phonicflow_backend.conversation import TemplateConversation
 from phonicflow_emulator.client import EmulatorUser
 from phonicflow_emulator.testing import EmulatorHandle
 from phonicflow_testing.processes import ServiceProcess, eventually, free_port
@@ -50,23 +51,22 @@ def sent_to(emulator: EmulatorHandle, method: str, chat: int) -> int:
 
 
 def test_a_worker_killed_mid_reply_is_resumed_by_another_without_repeating_anything(
-    bots: Any, emulator: EmulatorHandle, fake_backend: Any, voice_ogg: bytes
+    bots: Any, emulator: EmulatorHandle, stub_backend: Any, voice_ogg: bytes
 ) -> None:
     bots.start("poller")
     doomed = bots.start("worker", **FAST_RECLAIM)
     user = learner(emulator, 4001)
     user.send_text("/start")
     user.wait_for_messages(1, timeout=WAIT)
-    turns_before = len(fake_backend.requests("/process"))
+    turns_before = len(stub_backend.requests("/process"))
     # The voice replies are slow to fetch: the feedback text is out, the voice notes are not.
-    # ("/audio/": the fake's "/audio" fault would also make the turn report no coaching audio)
-    fake_backend.fault("/audio/", delay=30.0, times=2)
+    stub_backend.fault("/audio/", delay=30.0, times=2)
     user.send_voice(voice_ogg, duration=2)
     (text,) = user.wait_for_messages(1, timeout=WAIT)
     assert "I heard" in text["text"]
-    eventually(lambda: len(fake_backend.requests("/audio/")) >= 1, message="voices being fetched")
+    eventually(lambda: len(stub_backend.requests("/audio/")) >= 1, message="voices being fetched")
     doomed.kill()
-    fake_backend.clear_faults()
+    stub_backend.clear_faults()
     bots.start("worker", **FAST_RECLAIM)
     voices = user.wait_for_messages(2, timeout=WAIT)
     assert all("voice" in v for v in voices)
@@ -74,11 +74,11 @@ def test_a_worker_killed_mid_reply_is_resumed_by_another_without_repeating_anyth
     assert len(user.messages()) == 4, "greeting, feedback, two voices: the text not sent again"
     assert sent_to(emulator, "sendMessage", 4001) == 2  # /start's greeting and the feedback
     # the turn was made once: the second worker replayed it from the update's journal
-    assert len(fake_backend.requests("/process")) - turns_before == 1
+    assert len(stub_backend.requests("/process")) - turns_before == 1
 
 
 def test_one_learners_messages_stay_in_order_across_workers_and_others_are_not_held_up(
-    bots: Any, emulator: EmulatorHandle, fake_backend: Any
+    bots: Any, emulator: EmulatorHandle, stub_backend: Any
 ) -> None:
     bots.start("poller")
     for _ in range(3):
@@ -87,17 +87,21 @@ def test_one_learners_messages_stay_in_order_across_workers_and_others_are_not_h
     for user in (slow, quick):
         user.send_text("/start")
         user.wait_for_messages(1, timeout=WAIT)
-    fake_backend.fault("/process", delay=2.0, times=1)  # the first text is slow to answer
-    for n in range(4):
-        slow.send_text(f"message {n}")
+    stub_backend.fault("/process", delay=2.0, times=1)  # the first text is slow to answer
+    # texts the backend answers differently, so each reply tells which text it answers
+    sent = ["hello", "thanks a lot", "bye for now", "how are you?"]
+    answer = {TemplateConversation().reply(text).en: text for text in sent}
+    assert len(answer) == len(sent)
+    for text in sent:
+        slow.send_text(text)
     time.sleep(0.3)
-    quick.send_text("hello")
+    quick.send_text("what is your name?")
     quick_reply, *_ = quick.wait_for_messages(3, timeout=WAIT)  # the text and two voices
-    assert "You said: hello" in quick_reply["text"]
+    assert TemplateConversation().reply("what is your name?").en in quick_reply["text"]
     assert slow.messages()[1:] == [], "the slow learner's first message is still being answered"
     replies = slow.wait_for_messages(4 * 3, timeout=WAIT)
-    said = [r["text"].split("You said: ")[1].split("\n")[0] for r in replies if "text" in r]
-    assert said == [f"message {n}" for n in range(4)]
+    said = [next(t for a, t in answer.items() if a in r["text"]) for r in replies if "text" in r]
+    assert said == sent
     # each message's voice notes came before the next message's text: one at a time
     assert ["text" in r for r in replies] == [True, False, False] * 4
 

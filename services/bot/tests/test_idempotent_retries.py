@@ -1,10 +1,11 @@
 """A slow backend and the bot's retries: the learner's note is still one turn, one feedback.
 
 The bot gives up on a ``POST /process`` after ``BACKEND_TIMEOUT`` (1 s here) and retries it.
-The fake backend finishes the first attempt anyway (as the real one does, after the bot hung
-up), so without an ``Idempotency-Key`` the retry would store the recording a second time. Every
-part is real (bot, emulator, converter, Redis) except the backend, whose fake honours the key
-as docs/backend-api.md says.
+The backend (the real app on stub speech engines) finishes the first attempt anyway, after the
+bot hung up: the fault layer makes the turn and holds its answer back. Without an
+``Idempotency-Key`` the retry would store the recording a second time. Every part is real (bot,
+emulator, converter, Redis, the backend's HTTP, idempotency and storage) except the speech
+engines.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from phonicflow_backend.conversation import TemplateConversation
 from phonicflow_emulator.client import EmulatorUser
 from phonicflow_emulator.testing import EmulatorHandle
 from phonicflow_testing.processes import ServiceProcess
@@ -27,7 +29,7 @@ BACKEND_TIMEOUT_S = 1.0
 SLOW_FIRST_ATTEMPT_S = 1.6
 #: How long to keep listening for a second, duplicate feedback that must not come.
 QUIET_S = 1.5
-#: conftest.BOT_KEY, which the fake backend requires (conftest is not importable by name).
+#: conftest.BOT_KEY, which the backend requires (conftest is not importable by name).
 BOT_KEY_HEADER = {"X-Bot-Key": "bot-private-key-for-tests-0001"}
 
 
@@ -50,10 +52,10 @@ def learner(emulator: EmulatorHandle, user_id: int) -> EmulatorUser:
     return user
 
 
-def stored_turns(fake_backend: Any, request: dict[str, Any]) -> list[dict[str, Any]]:
-    """The turns the fake backend holds for the session of that /process request."""
+def stored_turns(stub_backend: Any, request: dict[str, Any]) -> list[dict[str, Any]]:
+    """The turns the backend holds for the session of that /process request."""
     response = httpx.get(
-        f"{fake_backend.url}/conversation/{request['session_id']}",
+        f"{stub_backend.url}/conversation/{request['session_id']}",
         headers=BOT_KEY_HEADER,
         timeout=5,
     )
@@ -68,49 +70,50 @@ def assert_no_more_messages(user: EmulatorUser) -> None:
 
 
 def test_a_voice_note_retried_after_a_timeout_is_one_turn_and_one_feedback(
-    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any, voice_ogg: bytes
+    bot: ServiceProcess, emulator: EmulatorHandle, stub_backend: Any, voice_ogg: bytes
 ) -> None:
     user = learner(emulator, 4001)
-    before = len(fake_backend.requests("/process"))
-    fake_backend.fault("/process", delay=SLOW_FIRST_ATTEMPT_S, times=1)
+    before = len(stub_backend.requests("/process"))
+    stub_backend.fault("/process", delay=SLOW_FIRST_ATTEMPT_S, times=1)
     sent = user.send_voice(voice_ogg, duration=2)
     reply, *voices = user.wait_for_messages(3, timeout=WAIT)
     assert "I heard" in reply["text"] and all("voice" in v for v in voices)
     assert_no_more_messages(user)
 
-    first, retry = fake_backend.requests("/process")[before:]
+    first, retry = stub_backend.requests("/process")[before:]
     expected_key = f"tg-{user.chat_id}-{sent['message_id']}"
     assert first["idempotency_key"] == retry["idempotency_key"] == expected_key
     assert retry.get("replayed") is True, "the retry got the first attempt's turn back"
-    assert len(stored_turns(fake_backend, retry)) == 1
+    assert len(stored_turns(stub_backend, retry)) == 1
 
 
 def test_a_text_retried_after_a_timeout_is_one_turn_and_distinct_texts_are_two(
-    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+    bot: ServiceProcess, emulator: EmulatorHandle, stub_backend: Any
 ) -> None:
     user = learner(emulator, 4002)
-    before = len(fake_backend.requests("/process"))
-    fake_backend.fault("/process", delay=SLOW_FIRST_ATTEMPT_S, times=1)
+    before = len(stub_backend.requests("/process"))
+    stub_backend.fault("/process", delay=SLOW_FIRST_ATTEMPT_S, times=1)
+    answer = TemplateConversation().reply("hello there").en  # the backend's (no LLM here)
     user.send_text("hello there")
-    assert "You said: hello there" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+    assert answer in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
     user.wait_for_messages(2, timeout=WAIT)  # the two voice replies
     # The same words again are a new message, so a new turn.
     user.send_text("hello there")
-    assert "You said: hello there" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+    assert answer in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
     user.wait_for_messages(2, timeout=WAIT)
     assert_no_more_messages(user)
 
-    requests = fake_backend.requests("/process")[before:]
+    requests = stub_backend.requests("/process")[before:]
     keys = [r["idempotency_key"] for r in requests]
     assert len(requests) == 3 and keys[0] == keys[1] != keys[2], keys
     assert all(key.startswith(f"tg-{user.chat_id}-") for key in keys)
-    assert len(stored_turns(fake_backend, requests[-1])) == 2
+    assert len(stored_turns(stub_backend, requests[-1])) == 2
 
 
-def test_the_fake_backend_keeps_the_key_rules_of_the_real_one(fake_backend: Any) -> None:
-    """The rules the real backend's tests prove (services/backend/tests/test_idempotency.py),
-    so that the bot's tests above lean on a faithful fake."""
-    with httpx.Client(base_url=fake_backend.url, headers=BOT_KEY_HEADER, timeout=10) as http:
+def test_the_key_rules_hold_through_the_fault_layer(stub_backend: Any) -> None:
+    """The rules the backend's tests prove (services/backend/tests/test_idempotency.py) still
+    hold with the fault layer in front, so that the bot's tests above lean on them."""
+    with httpx.Client(base_url=stub_backend.url, headers=BOT_KEY_HEADER, timeout=10) as http:
         session = http.post("/bot/session", json={}).json()["session_id"]
 
         def say(text: str, key: bytes) -> httpx.Response:

@@ -1,7 +1,7 @@
 """The bot's life: start-up settings, session expiry, secrets in logs, shutdown on SIGTERM.
 
 Each scenario starts its own bot process (its settings differ) against this module's
-emulator, converter, fake backend and Redis; only one bot polls the emulator at a time.
+emulator, converter, stub backend and Redis; only one bot polls the emulator at a time.
 """
 
 from __future__ import annotations
@@ -51,19 +51,19 @@ def health(bot: ServiceProcess, path: str) -> httpx.Response:
 
 
 def test_an_expired_session_is_replaced_and_the_learner_told(
-    bots: Any, emulator: EmulatorHandle, fake_backend: Any
+    bots: Any, emulator: EmulatorHandle, stub_backend: Any
 ) -> None:
     bots.start(SESSION_TIMEOUT_HOURS="0.0003")  # about one second
     user = learner(emulator, 3008)
     user.send_text("/start")
     user.wait_for_messages(1, timeout=WAIT)
-    sessions_before = len(fake_backend.requests("/bot/session"))
+    sessions_before = len(stub_backend.requests("/bot/session"))
     time.sleep(1.5)
     user.send_text("/status")
     expired, status = user.wait_for_messages(2, timeout=WAIT)
     assert "previous session expired" in expired["text"]
     assert "Turns: 0" in status["text"]
-    assert len(fake_backend.requests("/bot/session")) == sessions_before + 1
+    assert len(stub_backend.requests("/bot/session")) == sessions_before + 1
 
 
 def test_the_token_never_reaches_the_logs_even_at_debug(
@@ -87,16 +87,16 @@ def test_the_token_never_reaches_the_logs_even_at_debug(
 
 
 def test_sigterm_finishes_the_voice_note_in_hand_then_exits_zero(
-    bots: Any, emulator: EmulatorHandle, fake_backend: Any, voice_ogg: bytes
+    bots: Any, emulator: EmulatorHandle, stub_backend: Any, voice_ogg: bytes
 ) -> None:
     bot = bots.start()
     user = learner(emulator, 3011)
     user.send_text("/start")
     user.wait_for_messages(1, timeout=WAIT)
-    before = len(fake_backend.requests("/process"))
-    fake_backend.fault("/process", delay=2.0, times=1)
+    before = len(stub_backend.requests("/process"))
+    stub_backend.fault("/process", delay=2.0, times=1)
     user.send_voice(voice_ogg, duration=2)
-    eventually(lambda: len(fake_backend.requests("/process")) > before)
+    eventually(lambda: len(stub_backend.requests("/process")) > before)
     assert bot.stop(signal.SIGTERM, timeout=30) == 0
     reply, *voices = user.wait_for_messages(3, timeout=1)
     assert "I heard" in reply["text"] and all("voice" in v for v in voices)
@@ -183,7 +183,7 @@ def test_telegram_disabled_serves_health_only(bots: Any, emulator: EmulatorHandl
 
 
 def test_one_trace_per_update_spans_download_convert_backend_and_sends(
-    bots: Any, emulator: EmulatorHandle, fake_backend: Any, voice_ogg: bytes
+    bots: Any, emulator: EmulatorHandle, stub_backend: Any, voice_ogg: bytes
 ) -> None:
     with OtlpReceiver() as receiver:
         bots.start(**receiver.exporter_env())
@@ -208,7 +208,7 @@ def test_one_trace_per_update_spans_download_convert_backend_and_sends(
         } <= names
         assert any("AudioConverterService/ToWav" in s.name for s in in_trace), names
         assert all(s.service == "phonicflow-bot" for s in in_trace)
-        process = [r for r in fake_backend.requests("/process") if r["traceparent"]][-1]
+        process = [r for r in stub_backend.requests("/process") if r["traceparent"]][-1]
         assert process["traceparent"].split("-")[1] == root.trace_id
         assert not any(emulator.token in str(s.attributes) for s in spans)
 

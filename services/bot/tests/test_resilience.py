@@ -16,6 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from phonicflow_backend.conversation import TemplateConversation
 from phonicflow_emulator.client import EmulatorUser
 from phonicflow_emulator.testing import EmulatorHandle
 from phonicflow_testing.processes import ServiceProcess, eventually
@@ -24,6 +25,11 @@ from phonicflow_testing.speech import encode, synth_wav
 WAIT = 15.0
 RETRY_SECONDS = 2.5
 SERVICE_DOWN = "can't reach my pronunciation service"
+
+
+def reply_to(text: str) -> str:
+    """The backend's conversational reply to a text turn (its templates: no LLM here)."""
+    return TemplateConversation().reply(text).en
 
 
 @pytest.fixture(scope="module")
@@ -79,63 +85,64 @@ def test_converter_down_then_back_up(
 
 
 def test_backend_down_then_back_up_with_its_sessions_lost(
-    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any, voice_ogg: bytes
+    bot: ServiceProcess, emulator: EmulatorHandle, stub_backend: Any, voice_ogg: bytes
 ) -> None:
     user = learner(emulator, 3002)
     user.send_text("/start")
     user.wait_for_messages(1, timeout=WAIT)
-    fake_backend.stop()
+    stub_backend.stop()
     try:
         user.send_voice(voice_ogg, duration=2)
         [reply] = user.wait_for_messages(1, timeout=WAIT)
         assert SERVICE_DOWN in reply["text"]
     finally:
-        fake_backend.start()
+        stub_backend.start()
+        stub_backend.wipe()  # it came back with its storage lost
     # The restarted backend forgot every session: the bot makes a new one and retries.
     user.send_voice(voice_ogg, duration=2)
     reply, *_ = user.wait_for_messages(3, timeout=WAIT)
     assert "I heard" in reply["text"]
     assert any(
-        r["json"].get("telegram_user_id") == 3002 for r in fake_backend.requests("/bot/session")
+        r["json"].get("telegram_user_id") == 3002 for r in stub_backend.requests("/bot/session")
     )
 
 
 def test_a_slow_backend_gets_a_timeout_message_after_retries(
-    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+    bot: ServiceProcess, emulator: EmulatorHandle, stub_backend: Any
 ) -> None:
     user = learner(emulator, 3003)
     user.send_text("/start")
     user.wait_for_messages(1, timeout=WAIT)
-    before = len(fake_backend.requests("/process"))
-    fake_backend.fault("/process", delay=2.0, times=-1)
+    before = len(stub_backend.requests("/process"))
+    stub_backend.fault("/process", delay=2.0, times=-1)
     user.send_text("hello there")
     [reply] = user.wait_for_messages(1, timeout=WAIT)
     assert "taking too long" in reply["text"]
     # 1 s per attempt, a pause, another: no attempt starts after the 2.5 s deadline
-    assert 2 <= len(fake_backend.requests("/process")) - before <= 3
-    fake_backend.clear_faults()
+    assert 2 <= len(stub_backend.requests("/process")) - before <= 3
+    stub_backend.clear_faults()
     user.send_text("hello again")
-    assert "You said: hello again" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+    assert reply_to("hello again") in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
 
 
 def test_a_5xx_is_retried_but_a_4xx_is_not(
-    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+    bot: ServiceProcess, emulator: EmulatorHandle, stub_backend: Any
 ) -> None:
     user = learner(emulator, 3004)
     user.send_text("/start")
     user.wait_for_messages(1, timeout=WAIT)
-    before = len(fake_backend.requests("/process"))
-    fake_backend.fault("/process", status=503, times=2)
+    before = len(stub_backend.requests("/process"))
+    stub_backend.fault("/process", status=503, times=2)
     user.send_text("first")
-    assert "You said: first" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
+    assert reply_to("first") in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
     user.wait_for_messages(2, timeout=WAIT)
-    assert len(fake_backend.requests("/process")) - before == 3
+    assert len(stub_backend.requests("/process")) - before == 3
 
-    before = len(fake_backend.requests("/process"))
-    fake_backend.fault("/process", status=400, times=1)
+    before = len(stub_backend.requests("/process"))
+    stub_backend.fault("/process", status=400, times=1)
     user.send_text("second")
     assert SERVICE_DOWN in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
-    assert len(fake_backend.requests("/process")) - before == 1
+    assert len(stub_backend.requests("/process")) - before == 1
 
 
 def test_when_telegram_refuses_a_voice_note_the_text_still_arrives(
@@ -185,7 +192,7 @@ def test_telegram_flood_limit_is_respected_and_the_message_delivered_after_retry
 
 
 def test_rate_limit_answers_once_per_window_and_never_silently(
-    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+    bot: ServiceProcess, emulator: EmulatorHandle, stub_backend: Any
 ) -> None:
     user = learner(emulator, 3007, lang="pt")
     for n in range(7):
@@ -197,7 +204,7 @@ def test_rate_limit_answers_once_per_window_and_never_silently(
     assert 1 <= seconds <= 60
     time.sleep(0.5)
     assert len(user.messages()) == 13, "at most one notice per window"
-    sent = {r.get("form", {}).get("text") for r in fake_backend.requests("/process")}
+    sent = {r.get("form", {}).get("text") for r in stub_backend.requests("/process")}
     assert {"message 0", "message 1", "message 2", "message 3"} <= sent
     assert not {"message 4", "message 5", "message 6"} & sent
 
@@ -230,12 +237,12 @@ def test_health_readiness_and_metrics(
 
 
 def test_a_backend_answer_that_breaks_the_contract_is_a_clear_try_again(
-    bot: ServiceProcess, emulator: EmulatorHandle, fake_backend: Any
+    bot: ServiceProcess, emulator: EmulatorHandle, stub_backend: Any
 ) -> None:
     user = learner(emulator, 3013)
     user.send_text("/start")
     user.wait_for_messages(1, timeout=WAIT)
-    fake_backend.fault("/process", status=200, times=1)  # 200 with an error body
+    stub_backend.fault("/process", status=200, times=1)  # 200 with an error body
     user.send_text("hello")
     assert SERVICE_DOWN in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
     assert bot.running

@@ -2,7 +2,7 @@
 the receiver, which stores them and answers 200; the same workers answer them.
 
 Real processes: a webhook receiver (BOT_ROLE=webhook), a worker, the emulator delivering like
-Telegram (retrying until 2xx), the converter, the fake backend, Redis.
+Telegram (retrying until 2xx), the converter, the stub backend, Redis.
 """
 
 from __future__ import annotations
