@@ -115,6 +115,8 @@ def test_a_learner_week_with_two_workers(
     clock.at(0, 8)
     ana = emulator.client.user(5101, first_name="Ana", language_code="pt-br")
     ask(ana, "/start")
+    [nothing_yet] = ask(ana, "/progress")
+    assert "Ainda não tenho seu progresso" in nothing_yet["text"], "no notes: no picture"
     [goal] = ask(ana, "/goal 2")
     assert "Meta diária: 2 áudios por dia" in goal["text"]
     [bad_goal] = ask(ana, "/goal zero")

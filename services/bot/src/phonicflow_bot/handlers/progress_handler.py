@@ -81,8 +81,10 @@ async def progress(update: Update, context: BotContext) -> None:
     async with chat_action(context, chat, ChatAction.UPLOAD_PHOTO):
         with stage("backend", call="progress"):
             found = await svc.backend.progress(user_id)
-            picture = await svc.backend.progress_picture(user_id, lang) if found else None
-    if found is None or picture is None or found.total_notes == 0:
+            # the picture only for a learner with something to draw
+            has_notes = found is not None and found.total_notes > 0
+            picture = await svc.backend.progress_picture(user_id, lang) if has_notes else None
+    if found is None or picture is None:
         await send_html(context, chat, text(lang, "progress_none"))
         return
     with stage("send", method="sendPhoto"):
