@@ -106,16 +106,36 @@ class WhisperSTT:
         if not (path / "model.bin").is_file():
             raise FileNotFoundError(f"WHISPER_MODEL_PATH={path} holds no model.bin")
         self._model = WhisperModel(str(path), device="cpu", compute_type="int8")
+        # A drill note's transcription encodes its first 30 s; the probability of the drill
+        # sentence (align()) needs exactly that encoder output. Keep it, per thread (turns run
+        # in worker threads), instead of running the encoder a second time.
+        self._first_encoding = threading.local()
+        encode = self._model.encode
+
+        def keeping_first(features: Any) -> Any:
+            encoded = encode(features)
+            if getattr(self._first_encoding, "wanted", False):
+                self._first_encoding.wanted, self._first_encoding.value = False, encoded
+            return encoded
+
+        self._model.encode = keeping_first
 
     def transcribe(self, pcm16: bytes, sample_rate: int) -> str:
         return self.listen(pcm16, sample_rate).text
 
     def listen(self, pcm16: bytes, sample_rate: int, target: str | None = None) -> Transcript:
         audio = _float_audio(pcm16)
-        segments, _info = self._model.transcribe(audio, language="en", beam_size=1)
-        said = list(segments)
+        drill = bool(target and target.strip())
+        kept = self._first_encoding
+        kept.wanted, kept.value = drill, None
+        try:
+            segments, _info = self._model.transcribe(audio, language="en", beam_size=1)
+            said = list(segments)
+            encoded, kept.value = kept.value, None
+        finally:
+            kept.wanted = False
         text = " ".join(segment.text.strip() for segment in said).strip().lower()
-        target_logprob = self._text_logprob(audio, target) if target and target.strip() else None
+        target_logprob = self._text_logprob(audio, str(target), encoded) if drill else None
         if not said:
             return Transcript(text, target_logprob=target_logprob)
         weights = [max(segment.end - segment.start, 0.01) for segment in said]
@@ -128,9 +148,10 @@ class WhisperSTT:
         """The mean log probability per token of ``text`` given the audio."""
         return self._text_logprob(_float_audio(pcm16), text)
 
-    def _text_logprob(self, audio: Any, text: str) -> float:
+    def _text_logprob(self, audio: Any, text: str, encoded: Any = None) -> float:
         # CTranslate2's align(): forced decoding of the given tokens after the start sequence,
-        # with the probability of each token (about 0.1 s for a 5 s note on tiny.en)
+        # with the probability of each token (about 0.1 s for a 5 s note on tiny.en), on the
+        # encoder output of the audio's first 30 s (the transcription's, when it is given)
         import numpy as np
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
@@ -138,7 +159,8 @@ class WhisperSTT:
         model = self._model
         features = model.feature_extractor(audio)
         frames = int(features.shape[-1])
-        encoded = model.encode(pad_or_trim(features))
+        if encoded is None:
+            encoded = model.encode(pad_or_trim(features))
         tokenizer = Tokenizer(
             model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en"
         )
