@@ -14,7 +14,7 @@ updates answered, for everything the bot does: the log, sessions, rate limits, j
 Everything is a real process on loopback: the Telegram emulator, Redis, the audio converter
 (two processes by default, as the chart runs two replicas; the bot takes them in turn, as it
 does the pods behind the chart's headless Service), the bot (``python -m phonicflow_bot``),
-and as backend the instant responder ``services/bot/tests/fake_backend.py`` (contract-shaped
+and as backend the instant responder ``bench/fake_backend.py`` (contract-shaped
 answers, ~1 ms of work, real WAV).
 For the bursts the bot's own flood limit (BOT_OUTGOING_RATE_PER_SECOND) and per-learner limit
 are lifted, so the numbers show what the bot can do, not Telegram's 30 messages/s ceiling; the
@@ -70,7 +70,7 @@ from phonicflow_testing.processes import ServiceProcess, free_port
 from phonicflow_testing.speech import encode, synth_wav
 
 ROOT = Path(__file__).resolve().parent.parent
-FAKE_BACKEND = ROOT / "services/bot/tests/fake_backend.py"
+FAKE_BACKEND = ROOT / "bench/fake_backend.py"
 REPLIES_PER_VOICE_NOTE = 3
 DEFAULT_LEVELS = (1, 50, 200)
 #: Closed loop at the default settings: the target's 50 learners, for two minutes.

@@ -1,12 +1,12 @@
 """A faithful fake of the backend's HTTP contract (docs/backend-api.md), as a real process.
 
 No test uses it any more: the bot's tests run the real backend on stub engines
-(``python -m phonicflow_testing.stub_backend``, see conftest.py). It stays only as the instant
+(``python -m phonicflow_testing.stub_backend``, see services/bot/tests/conftest.py). It stays only as the instant
 responder of the bot benchmark (``bench/bot.py``, ``make bench-bot``, docs/benchmarks.md),
 whose published numbers assume its ~1-2 ms answers and espeak-ng replies; delete it when the
 benchmark moves to the stub backend.
 
-Run: ``python services/bot/tests/fake_backend.py --port 8000 [--bot-key KEY]``.
+Run: ``python bench/fake_backend.py --port 8000 [--bot-key KEY]``.
 
 It implements every endpoint the bot calls with contract-shaped JSON and real WAV audio
 (espeak-ng speech), keeps sessions and turns in memory, and can misbehave on demand through a
