@@ -6,8 +6,8 @@
 #   tests/e2e/test_learner_journeys.py the learner journeys of the local e2e suite, unchanged,
 #                                      against the chart's pods (the `system` fixture, --k8s)
 #   tests/k8s/test_20_* ... test_90_*  what only a cluster shows: NetworkPolicies, pods deleted
-#                                      mid-conversation, upgrades and rollbacks under traffic,
-#                                      uninstall
+#                                      mid-conversation, upgrades and rollbacks under traffic, the
+#                                      intake switched to webhook and back, uninstall
 # Environment: PYTEST_ARGS (extra pytest options), PHONICFLOW_K8S_KEEP=1 (keep the namespace).
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -298,3 +298,18 @@ def test_the_bot_accepts_the_rendered_receiver_environment(rendered, tmp_path, m
     assert settings.bot_webhook_secret.get_secret_value() == WEBHOOK_SECRET
     assert settings.telegram_bot_token.get_secret_value() == TOKEN
     assert settings.redis_url and settings.redis_url.startswith("redis://:")
+
+
+def test_switching_the_intake_does_not_restart_the_emulator(render):
+    """The emulator keeps its chats and the webhook the receivers registered: its pods carry
+    the checksum of the token they read, not of the whole Secret (which gains webhook-secret)."""
+    emulator = {"emulator": {"enabled": True}}
+
+    def annotations(values: Obj) -> Obj:
+        deployment = named(render(values), "Deployment", "emulator")
+        return dict(deployment["spec"]["template"]["metadata"]["annotations"])
+
+    polling = annotations(emulator)
+    webhook = annotations({**emulator, **webhook_values()})
+    assert polling == webhook
+    assert annotations({"emulator": {"enabled": True, "token": "4242:other"}}) != polling
