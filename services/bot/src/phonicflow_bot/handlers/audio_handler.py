@@ -117,6 +117,44 @@ def check_duration(seconds: float, settings: BotSettings) -> None:
         )
 
 
+async def make_turn(
+    context: BotContext,
+    chat: int,
+    audio: IncomingAudio,
+    session: Session,
+    *,
+    target: str | None,
+    key: str,
+) -> ProcessResponse:
+    """The turn of ``audio`` (one per idempotency ``key``), showing "recording" meanwhile; one
+    journal step, so an update handled again reuses it."""
+    async with chat_action(context, chat, ChatAction.RECORD_VOICE):
+        return await memo(
+            "process",
+            lambda: transcribe(context, audio, session, target=target, key=key),
+            ProcessResponse,
+        )
+
+
+def after_turn(
+    session: Session, result: ProcessResponse, audio: IncomingAudio, message_id: int
+) -> None:
+    """The session once a turn is made: a drill note that was not the sentence keeps the drill
+    armed for another try and is kept (by Telegram's file id) for "feedback on what I said";
+    any other turn ends the drill."""
+    session.conversation_turns += 1
+    if result.drill_match == "different_sentence":
+        session.extra[MISSED_DRILL] = {
+            "turn_id": result.turn_id,
+            "message_id": message_id,
+            **asdict(audio),
+        }
+    else:
+        session.practice_target = None
+        session.state = STATE_ACTIVE
+        session.extra.pop(MISSED_DRILL, None)
+
+
 async def transcribe(
     context: BotContext, audio: IncomingAudio, session: Session, *, target: str | None, key: str
 ) -> ProcessResponse:
@@ -166,12 +204,7 @@ async def handle_audio(update: Update, context: BotContext) -> None:
         target = (session.practice_target or {}).get("text")
         # One key per Telegram message: retries and a redelivered update are one turn.
         key = message_idempotency_key(chat, message.message_id)
-        async with chat_action(context, chat, ChatAction.RECORD_VOICE):
-            result = await memo(
-                "process",
-                lambda: transcribe(context, audio, session, target=target, key=key),
-                ProcessResponse,
-            )
+        result = await make_turn(context, chat, audio, session, target=target, key=key)
     except Refused as refusal:
         metrics.AUDIO_PROCESSED.labels("rejected").inc()
         lang = (await begin(update, context, announce_expiry=False)).language
@@ -183,19 +216,7 @@ async def handle_audio(update: Update, context: BotContext) -> None:
     except Exception:
         metrics.AUDIO_PROCESSED.labels("failed").inc()
         raise
-    session.conversation_turns += 1
-    if result.drill_match == "different_sentence":
-        # Not the sentence: the drill stays armed for another try, and the note is kept (by
-        # Telegram's file id) for the "feedback on what I said" button.
-        session.extra[MISSED_DRILL] = {
-            "turn_id": result.turn_id,
-            "message_id": message.message_id,
-            **asdict(audio),
-        }
-    else:
-        session.practice_target = None
-        session.state = STATE_ACTIVE
-        session.extra.pop(MISSED_DRILL, None)
+    after_turn(session, result, audio, message.message_id)
     await deliver_result(context, chat, session, result)
     metrics.AUDIO_PROCESSED.labels("ok").inc()
     log.info(
@@ -224,12 +245,7 @@ async def free_speech(update: Update, context: BotContext) -> None:
     )
     key = f"{message_idempotency_key(chat, int(missed['message_id']))}-free"
     try:
-        async with chat_action(context, chat, ChatAction.RECORD_VOICE):
-            result = await memo(
-                "process",
-                lambda: transcribe(context, audio, session, target=None, key=key),
-                ProcessResponse,
-            )
+        result = await make_turn(context, chat, audio, session, target=None, key=key)
     except Refused as refusal:
         await send_html(context, chat, text(session.language, refusal.key, **refusal.values))
         return
@@ -237,9 +253,6 @@ async def free_speech(update: Update, context: BotContext) -> None:
         log.info("missed drill note not downloadable", extra={"error": exc.message})
         await send_html(context, chat, text(session.language, "free_speech_gone"))
         return
-    session.conversation_turns += 1
-    session.practice_target = None
-    session.state = STATE_ACTIVE
-    session.extra.pop(MISSED_DRILL, None)
+    after_turn(session, result, audio, int(missed["message_id"]))  # free speech: the drill ends
     await deliver_result(context, chat, session, result)
     metrics.AUDIO_PROCESSED.labels("ok").inc()
