@@ -132,6 +132,23 @@ def test_senders_sharing_the_pace_get_slots_one_interval_apart(redis_server: str
     assert all(slot >= now for slot, now in taken)
 
 
+def test_slots_taken_seconds_ahead_are_not_forgotten(redis_server: str) -> None:
+    """Ten senders queue slots 2.25 s ahead; the next one taken later still follows them."""
+
+    async def scenario() -> tuple[list[float], float]:
+        redis = aioredis.from_url(redis_server)
+        await redis.delete(keys.REMINDER_PACE)
+        pacer = RedisSendPacer(redis, 4)
+        taken = await asyncio.gather(*(pacer.reserve() for _ in range(10)))
+        await asyncio.sleep(1.5)
+        later, _ = await pacer.reserve()
+        await redis.aclose()
+        return sorted(slot for slot, _ in taken), later
+
+    slots, later = asyncio.run(scenario())
+    assert abs(later - (slots[-1] + 0.25)) < 1e-6, (slots[-1], later)
+
+
 @pytest.mark.parametrize(
     ("said", "meant"),
     [

@@ -232,7 +232,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
 local interval = tonumber(ARGV[1])
-redis.call('SET', KEYS[1], string.format('%d', slot + interval), 'PX', math.ceil(interval / 1000) + 1000)
+-- kept until a second after the slot it names: slots taken ahead must not be forgotten
+local keep_ms = math.ceil((slot + interval - now) / 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%d', slot + interval), 'PX', keep_ms)
 return {string.format('%d', slot), string.format('%d', now)}
 """
 
