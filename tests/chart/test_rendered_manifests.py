@@ -8,6 +8,7 @@ ServiceMonitors, an existing volume claim, webhook intake (receivers + Ingress i
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from typing import Any
 
@@ -15,7 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from phonicflow_testing.helm import env_of, of_kind, pod_specs
+from phonicflow_testing.helm import env_of, of_kind, pod_specs, secret_checksum, secret_keys_read
 
 from .conftest import SCENARIOS
 
@@ -500,22 +501,67 @@ def test_the_helm_test_pods_have_a_policy_of_their_own(rendered):
     assert reachable == {"converter", "backend", "bot"}
 
 
+def _template_annotations(objects: list[Obj]) -> dict[str, Obj]:
+    return {
+        obj["metadata"]["name"]: obj["spec"]["template"]["metadata"].get("annotations", {})
+        for obj in of_kind(objects, "Deployment") + of_kind(objects, "StatefulSet")
+    }
+
+
 @pytest.mark.chart
-def test_every_checksum_of_the_generated_secret_matches_the_secret(rendered):
-    """The generated key and password are made once per render: with one random value per
-    include, the annotations disagreed with the stored Secret and the first no-op `helm upgrade`
-    restarted the bot, backend, emulator and Redis."""
-    for scenario in ("defaults", "emulator"):
-        objects = rendered[scenario]
-        checksums = {
-            obj["metadata"]["name"]: obj["spec"]["template"]["metadata"]["annotations"][
-                "checksum/secret"
-            ]
-            for obj in of_kind(objects, "Deployment") + of_kind(objects, "StatefulSet")
-            if "checksum/secret" in obj["spec"]["template"]["metadata"].get("annotations", {})
-        }
-        assert len(checksums) >= 3, checksums
-        assert len(set(checksums.values())) == 1, checksums
+@pytest.mark.parametrize("scenario", ["defaults", "emulator", "webhook", "explicit-secrets"])
+def test_each_pod_carries_the_checksum_of_the_secret_keys_it_reads(rendered, scenario):
+    """checksum/secret hashes exactly the chart-made Secret's keys the pod reads, as stored in
+    that Secret. The generated values are made once per render (one random value per include
+    made the annotations disagree with the stored Secret, and the first no-op `helm upgrade`
+    restarted every pod), and a key a pod does not read cannot restart it."""
+    objects = rendered[scenario]
+    (secret,) = of_kind(objects, "Secret")
+    stored = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    workloads = of_kind(objects, "Deployment") + of_kind(objects, "StatefulSet")
+    checked = 0
+    for workload in workloads:
+        name = workload["metadata"]["name"]
+        annotations = workload["spec"]["template"]["metadata"].get("annotations", {})
+        read = secret_keys_read(workload["spec"]["template"]["spec"], secret["metadata"]["name"])
+        values = {key: stored[key] for key in sorted(read) if key in stored}
+        if name.endswith("-emulator"):  # the emulator carries its token's checksum only
+            assert (
+                annotations["checksum/token"]
+                == hashlib.sha256(values["telegram-token"].encode()).hexdigest()
+            )
+            continue
+        if not values:
+            assert "checksum/secret" not in annotations, name
+            continue
+        assert annotations["checksum/secret"] == secret_checksum(values), f"{name}: {sorted(read)}"
+        checked += 1
+    assert checked >= 3, "the bot, backend and Redis at least read the chart's Secret"
+
+
+@pytest.mark.chart
+def test_switching_the_intake_or_a_password_restarts_only_the_pods_that_read_it(render):
+    base = SCENARIOS["explicit-secrets"]
+    polling = _template_annotations(render(base))
+    webhook = _template_annotations(
+        render(
+            {
+                **base,
+                "bot": {"intake": {"mode": "webhook"}},
+                "webhook": {"publicUrl": "https://bot.example.org/hook"},
+            }
+        )
+    )
+    kept = polling.keys() & webhook.keys()
+    assert {name.rsplit("-", 1)[1] for name in kept} >= {"worker", "backend", "redis"}
+    for name in kept:
+        assert webhook[name] == polling[name], f"{name} restarts on an intake switch"
+
+    new_redis = _template_annotations(
+        render({**base, "redis": {"auth": {"password": "another-redis-password"}}})
+    )
+    rolled = {name.rsplit("-", 1)[1] for name in polling if new_redis[name] != polling[name]}
+    assert rolled == {"bot", "worker", "redis"}
 
 
 @pytest.mark.chart

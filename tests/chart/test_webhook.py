@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from phonicflow_bot.config import BotSettings
-from phonicflow_testing.helm import env_of, of_kind
+from phonicflow_testing.helm import env_of, of_kind, secret_checksum
 
 from .conftest import SCENARIOS, TOKEN, WEBHOOK_SECRET, WEBHOOK_URL
 
@@ -110,17 +110,18 @@ def test_the_secret_token_is_a_file_from_the_chart_secret(rendered, planted):
 
 
 @pytest.mark.chart
-def test_a_generated_secret_token_follows_telegrams_rule_and_rolls_nothing(render):
+def test_a_generated_secret_token_follows_telegrams_rule_and_rolls_only_the_receivers(render):
     objects = render(webhook_values())
-    secret = chart_secret(objects)["webhook-secret"]
+    stored = chart_secret(objects)
+    secret = stored["webhook-secret"]
     assert SECRET_TOKEN.fullmatch(secret) and len(secret) >= 32, secret
-    checksums = {
-        d["metadata"]["name"]: d["spec"]["template"]["metadata"]["annotations"]["checksum/secret"]
-        for d in of_kind(objects, "Deployment")
-        if "checksum/secret" in d["spec"]["template"]["metadata"].get("annotations", {})
-    }
-    assert any(name.endswith("-webhook") for name in checksums)
-    assert len(set(checksums.values())) == 1, "one generated value per render, in every checksum"
+    read = {"telegram-token", "bot-private-key", "redis-password", "webhook-secret"}
+    annotations = receiver(objects)["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["checksum/secret"] == secret_checksum({k: stored[k] for k in read})
+    worker = named(objects, "Deployment", "worker")["spec"]["template"]["metadata"]["annotations"]
+    assert worker["checksum/secret"] == secret_checksum(
+        {k: stored[k] for k in read - {"webhook-secret"}}
+    )
 
 
 @pytest.mark.chart

@@ -41,10 +41,19 @@ def webhook_url(system: ClusterSystem, timeout: float = 60.0) -> str:
     return url
 
 
+#: what an intake switch must not restart: it changes neither their settings nor the keys they read
+UNTOUCHED = ("worker", "backend", "redis", "postgresql", "converter", "emulator")
+
+
+def pod_uids(release: Release) -> dict[str, set[str]]:
+    return {c: {p["metadata"]["uid"] for p in release.running_pods(c)} for c in UNTOUCHED}
+
+
 def test_switching_the_intake_to_webhook_and_back_keeps_every_message_answered(
     k8s_system: ClusterSystem, k8s_release: Release
 ):
     polling = k8s_release.values
+    before = pod_uids(k8s_release)
     receivers = k8s_release.component("webhook")
     url = f"http://{receivers}.{k8s_release.namespace}.svc:8443/telegram"
     k8s_release.upgrade(
@@ -70,3 +79,7 @@ def test_switching_the_intake_to_webhook_and_back_keeps_every_message_answered(
     assert k8s_system.emulator.client.webhook()["url"] == "", "the poller deleted the webhook"
     texts = answered_help(k8s_system, "Ivo")
     assert all("/practice" in t for t in texts), texts
+    # the Secret gained and lost webhook-secret: only the pods that read it were replaced
+    after = pod_uids(k8s_release)
+    replaced = {c: before[c] - after[c] for c in UNTOUCHED if before[c] - after[c]}
+    assert not replaced, f"restarted by the intake switch: {sorted(replaced)}"

@@ -294,10 +294,50 @@ redis-password
 {{- end -}}
 {{- end -}}
 
+{{/* The chart-made Secret's data (JSON): what secret.yaml stores and the checksums hash */}}
+{{- define "phonicflow.secretData" -}}
+{{- $data := dict -}}
+{{- if .Values.emulator.enabled -}}
+{{- $_ := set $data "telegram-token" .Values.emulator.token -}}
+{{- else if not .Values.telegram.existingSecret -}}
+{{- $_ := set $data "telegram-token" (required "telegram.token or telegram.existingSecret is required (or emulator.enabled=true for an end-to-end test install)" .Values.telegram.token) -}}
+{{- end -}}
+{{- if not .Values.botPrivateKey.existingSecret -}}
+{{- $_ := set $data "bot-private-key" (default (include "phonicflow.persistentRandom" (list . "bot-private-key")) .Values.botPrivateKey.value) -}}
+{{- end -}}
+{{- if and (eq .Values.bot.intake.mode "webhook") (not .Values.webhook.secretToken.existingSecret) -}}
+{{- $_ := set $data "webhook-secret" (default (include "phonicflow.persistentRandom" (list . "webhook-secret")) .Values.webhook.secretToken.value) -}}
+{{- end -}}
+{{- if and .Values.redis.enabled .Values.redis.auth.enabled (not .Values.redis.auth.existingSecret) -}}
+{{- $_ := set $data "redis-password" (default (include "phonicflow.persistentRandom" (list . "redis-password")) .Values.redis.auth.password) -}}
+{{- end -}}
+{{- if and .Values.postgresql.enabled (not .Values.postgresql.auth.existingSecret) -}}
+{{- $_ := set $data "postgres-password" (default (include "phonicflow.persistentRandom" (list . "postgres-password")) .Values.postgresql.auth.password) -}}
+{{- end -}}
+{{- toJson $data -}}
+{{- end -}}
+
+{{/*
+checksum/secret of one pod: the hash of the chart-made Secret's keys that pod reads, only those.
+With the whole Secret's hash, adding webhook-secret for an intake switch restarted the backend,
+Redis and PostgreSQL (and the emulator, losing its chats and the registered webhook).
+include "phonicflow.secretChecksum" (list . "bot-private-key" "postgres-password")
+*/}}
+{{- define "phonicflow.secretChecksum" -}}
+{{- $data := include "phonicflow.secretData" (index . 0) | fromJson -}}
+{{- $read := dict -}}
+{{- range $key := rest . -}}
+{{- if hasKey $data $key -}}
+{{- $_ := set $read $key (index $data $key) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $read | sha256sum -}}
+{{- end -}}
+
 {{/*
 A value the chart generates once and keeps across upgrades (looked up in the live Secret).
 Memoised per render on the root context: the Secret and every pod's checksum/secret annotation
-include secret.yaml separately, and an unmemoised randAlphaNum gave each include its own value,
+include the Secret's data separately, and an unmemoised randAlphaNum gave each include its own value,
 so on install the annotations disagreed with the stored Secret and the first no-op upgrade
 restarted every pod.
 */}}

@@ -53,7 +53,7 @@ spec:
         {{- end }}
       annotations:
         checksum/config: {{ include (print .Template.BasePath "/bot/configmap.yaml") . | sha256sum }}
-        checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
+        checksum/secret: {{ include "phonicflow.secretChecksum" (concat (list . "telegram-token" "bot-private-key" "redis-password") (ternary (list "webhook-secret") list $webhook)) }}
         {{- include "phonicflow.scrapeAnnotations" (list . .Values.bot.healthPort) | nindent 8 }}
         {{- with .Values.bot.podAnnotations }}
         {{- toYaml . | nindent 8 }}

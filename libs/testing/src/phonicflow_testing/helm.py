@@ -15,6 +15,8 @@ exactly as written. A missing helm is a test *failure* with the way to install i
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -103,3 +105,28 @@ def pod_specs(objects: list[Obj]) -> list[tuple[str, Obj]]:
 def env_of(container: Obj) -> dict[str, Obj]:
     """A container's env entries by name."""
     return {item["name"]: item for item in container.get("env", [])}
+
+
+def secret_keys_read(pod: Obj, secret: str) -> set[str]:
+    """The keys of the Secret named ``secret`` that a pod spec reads: the items of its secret
+    volumes and its containers' ``secretKeyRef`` env entries."""
+    keys = {
+        item["key"]
+        for volume in pod.get("volumes", [])
+        if volume.get("secret", {}).get("secretName") == secret
+        for item in volume["secret"].get("items", [])
+    }
+    for container in pod.get("containers", []) + pod.get("initContainers", []):
+        for entry in container.get("env", []):
+            ref = entry.get("valueFrom", {}).get("secretKeyRef")
+            if ref and ref["name"] == secret:
+                keys.add(ref["key"])
+    return keys
+
+
+def secret_checksum(values: dict[str, str]) -> str:
+    """What the chart's ``phonicflow.secretChecksum`` gives for these Secret values: sha256 of
+    Helm's ``toJson`` (keys sorted, no spaces; our values are ASCII, so no escaping differs)."""
+    return hashlib.sha256(
+        json.dumps(values, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
