@@ -63,11 +63,24 @@ say "syncing .venv from uv.lock"
 # pytest's warnings-as-errors
 uv sync --all-packages --locked --quiet --compile-bytecode
 
-# helm renders the chart in the chart tests; kept in .bin/ so nothing global is touched
-if [ "${SKIP_HELM:-0}" != 1 ] && ! command -v helm >/dev/null && [ ! -x .bin/helm ]; then
+# helm renders the chart in the chart tests; kept in .bin/ so nothing global is touched.
+# Built with the ldflags of helm's own release Makefile: without them `helm template` assumes
+# Kubernetes 1.20 when it has no cluster (chartutil's defaults), which the chart's kubeVersion
+# refuses, and skaffold renders with `helm template` before it deploys. 1.34 = helm v3.19's
+# client-go v0.34, as its released binaries say.
+helm_build="$HELM_VERSION k8s-1.34"
+# (the Makefile puts .bin first on PATH: a helm found elsewhere is the user's own)
+helm_found=$(command -v helm || true)
+if [ "${SKIP_HELM:-0}" != 1 ] && { [ -z "$helm_found" ] || [ "$helm_found" = "$PWD/.bin/helm" ]; } &&
+    { [ ! -x .bin/helm ] || [ "$(cat .bin/.helm-build 2>/dev/null)" != "$helm_build" ]; }; then
   if command -v go >/dev/null; then
     say "installing helm $HELM_VERSION with go install (a minute or two, once)"
-    GOBIN="$PWD/.bin" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+    ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+    for pkg in chartutil lint/rules; do
+      ldflags+=" -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMinor=34"
+    done
+    GOBIN="$PWD/.bin" go install -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+    echo "$helm_build" >.bin/.helm-build
   else
     say "go is not installed: the chart tests will fail until helm is on PATH"
   fi

@@ -23,7 +23,8 @@ kubectl -n "$NAMESPACE" wait --for=condition=Available --timeout=600s \
   deploy -l "app.kubernetes.io/instance=$RELEASE"
 
 say "helm test (converter gRPC health, backend and bot health from inside the namespace)"
-helm test "$RELEASE" -n "$NAMESPACE" --logs
+# no --logs: the test pods are deleted once done, and hook-output-log-policy prints their output
+helm test "$RELEASE" -n "$NAMESPACE"
 
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 kubectl -n "$NAMESPACE" port-forward "svc/$emulator_service" "$port:8081" >/tmp/phonicflow-port-forward.log 2>&1 &
