@@ -14,8 +14,9 @@ updates answered, for everything the bot does: the log, sessions, rate limits, j
 Everything is a real process on loopback: the Telegram emulator, Redis, the audio converter
 (two processes by default, as the chart runs two replicas; the bot takes them in turn, as it
 does the pods behind the chart's headless Service), the bot (``python -m phonicflow_bot``),
-and as backend the instant responder ``bench/fake_backend.py`` (contract-shaped
-answers, ~1 ms of work, real WAV).
+and as backend the real backend on stub engines (``python -m phonicflow_testing.stub_backend``:
+the real app, its SQLite storage and idempotency, with speech engines that answer at once), so
+the backend's own cost is its HTTP, storage and scoring plumbing, not speech recognition.
 For the bursts the bot's own flood limit (BOT_OUTGOING_RATE_PER_SECOND) and per-learner limit
 are lifted, so the numbers show what the bot can do, not Telegram's 30 messages/s ceiling; the
 closed loop runs a second bot process with every setting at its shipped default.
@@ -70,7 +71,6 @@ from phonicflow_testing.processes import ServiceProcess, free_port
 from phonicflow_testing.speech import encode, synth_wav
 
 ROOT = Path(__file__).resolve().parent.parent
-FAKE_BACKEND = ROOT / "bench/fake_backend.py"
 REPLIES_PER_VOICE_NOTE = 3
 DEFAULT_LEVELS = (1, 50, 200)
 #: Closed loop at the default settings: the target's 50 learners, for two minutes.
@@ -146,7 +146,7 @@ def table_row(
 
 async def backend_requests(backend_url: str) -> list[dict[str, Any]]:
     async with httpx.AsyncClient(timeout=30) as http:
-        found: list[dict[str, Any]] = (await http.get(f"{backend_url}/_fake/requests")).json()
+        found: list[dict[str, Any]] = (await http.get(f"{backend_url}/_test/requests")).json()
         return found
 
 
@@ -470,14 +470,18 @@ def main() -> int:
     ]
     # What DNS answers for the chart's headless Service: every converter; the bot balances.
     converter_address = "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in converter_ports)
+    backend_storage = tempfile.mkdtemp(prefix="bench-backend-")
     backend = ServiceProcess(
-        [sys.executable, str(FAKE_BACKEND), "--port", str(backend_port)],
-        name="fake-backend", port=backend_port,
+        [sys.executable, "-m", "phonicflow_testing.stub_backend", "--port", str(backend_port),
+         "--storage", backend_storage],
+        name="stub-backend", port=backend_port, startup_timeout=60,
     )  # fmt: skip
     load_before = os.getloadavg()[0]
     backend_url = f"http://127.0.0.1:{backend_port}"
     rows: list[dict[str, Any]] = []
     with contextlib.ExitStack() as started:
+        for scratch in (redis_dir, backend_storage):
+            started.callback(shutil.rmtree, scratch, ignore_errors=True)
         emulator = started.enter_context(running_emulator())
         for service in (redis_server, *converters, backend):
             started.enter_context(service)
