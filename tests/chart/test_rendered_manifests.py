@@ -123,7 +123,7 @@ def test_the_bot_token_is_mounted_from_a_secret_as_a_file(rendered, scenario):
         assert source["secretName"] == "telegram-credentials"
         assert source["items"][0]["key"] == "bot-token"
     else:
-        secret = named(objects, "Secret", "phonicflow-bot")
+        secret = named(objects, "Secret", "telegram")
         assert source["secretName"] == secret["metadata"]["name"]
         assert source["items"][0]["key"] in secret["data"]
 
@@ -516,14 +516,17 @@ def test_each_pod_carries_the_checksum_of_the_secret_keys_it_reads(rendered, sce
     made the annotations disagree with the stored Secret, and the first no-op `helm upgrade`
     restarted every pod), and a key a pod does not read cannot restart it."""
     objects = rendered[scenario]
-    (secret,) = of_kind(objects, "Secret")
-    stored = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    secrets = of_kind(objects, "Secret")  # the credentials and the token
+    stored = {
+        k: base64.b64decode(v).decode() for secret in secrets for k, v in secret["data"].items()
+    }
     workloads = of_kind(objects, "Deployment") + of_kind(objects, "StatefulSet")
     checked = 0
     for workload in workloads:
         name = workload["metadata"]["name"]
         annotations = workload["spec"]["template"]["metadata"].get("annotations", {})
-        read = secret_keys_read(workload["spec"]["template"]["spec"], secret["metadata"]["name"])
+        pod = workload["spec"]["template"]["spec"]
+        read = {k for secret in secrets for k in secret_keys_read(pod, secret["metadata"]["name"])}
         values = {key: stored[key] for key in sorted(read) if key in stored}
         if name.endswith("-emulator"):  # the emulator carries its token's checksum only
             assert (
@@ -537,6 +540,33 @@ def test_each_pod_carries_the_checksum_of_the_secret_keys_it_reads(rendered, sce
         assert annotations["checksum/secret"] == secret_checksum(values), f"{name}: {sorted(read)}"
         checked += 1
     assert checked >= 3, "the bot, backend and Redis at least read the chart's Secret"
+
+
+@pytest.mark.chart
+def test_uninstall_keeps_the_credentials_with_the_volumes_and_deletes_the_token(rendered):
+    """The PostgreSQL volume outlives `helm uninstall` with its password inside: the Secret
+    holding that password stays too, so a reinstall finds it (lookup) instead of generating a
+    password the database refuses. The bot token is the user's value and goes with the release."""
+    secrets = {s["metadata"]["name"]: s for s in of_kind(rendered["defaults"], "Secret")}
+    credentials = named(rendered["defaults"], "Secret", "phonicflow-bot")
+    token = named(rendered["defaults"], "Secret", "telegram")
+    assert set(secrets) == {credentials["metadata"]["name"], token["metadata"]["name"]}
+    assert credentials["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert {"postgres-password", "redis-password", "bot-private-key"} <= set(credentials["data"])
+    assert "telegram-token" not in credentials["data"]
+    assert set(token["data"]) == {"telegram-token"}
+    assert "helm.sh/resource-policy" not in token["metadata"].get("annotations", {})
+    # ...as the volumes they open are kept
+    retention = {
+        s["metadata"]["name"].rsplit("-", 1)[1]: s["spec"].get(
+            "persistentVolumeClaimRetentionPolicy"
+        )
+        for s in of_kind(rendered["defaults"], "StatefulSet")
+    }
+    kept = [
+        name for name, policy in retention.items() if (policy or {}).get("whenDeleted") == "Retain"
+    ]
+    assert set(kept) == {"postgresql", "redis"}
 
 
 @pytest.mark.chart
@@ -579,7 +609,7 @@ def test_the_emulator_toggle_points_the_bot_at_the_in_cluster_emulator(rendered)
     assert config["TELEGRAM_API_BASE_URL"] == f"{base}/bot"
     assert config["TELEGRAM_FILE_BASE_URL"] == f"{base}/file/bot"
     # the bot and the emulator share one token, from the chart's Secret
-    secret = named(objects, "Secret", "phonicflow-bot")
+    secret = named(objects, "Secret", "telegram")
     token = base64.b64decode(secret["data"]["telegram-token"]).decode()
     emu_env = env_of(emulator["spec"]["template"]["spec"]["containers"][0])
     assert emu_env["EMULATOR_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == "telegram-token"

@@ -345,6 +345,6 @@ def test_what_skaffold_deploys_on_kind_uses_the_emulator_token_not_the_productio
         o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-bot")
     )
     volumes = {v["name"]: v for v in bot["spec"]["template"]["spec"]["volumes"]}
-    secret = next(o for o in objects if o["kind"] == "Secret")
+    secret = next(o for o in objects if o["kind"] == "Secret" and "telegram-token" in o["data"])
     assert volumes["telegram-token"]["secret"]["secretName"] == secret["metadata"]["name"]
     assert "telegram-token" in secret["data"]

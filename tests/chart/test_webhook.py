@@ -38,8 +38,12 @@ def components(objects: list[Obj]) -> set[str]:
 
 
 def chart_secret(objects: list[Obj]) -> dict[str, str]:
-    secret = named(objects, "Secret", "phonicflow-bot")
-    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    """Every value of the chart-made Secrets (the credentials and the token) by key."""
+    return {
+        k: base64.b64decode(v).decode()
+        for secret in of_kind(objects, "Secret")
+        for k, v in secret["data"].items()
+    }
 
 
 def receiver(objects: list[Obj]) -> Obj:

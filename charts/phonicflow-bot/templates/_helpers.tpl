@@ -226,11 +226,16 @@ prometheus.io/path: "/metrics"
 {{- include "phonicflow.fullname" . -}}
 {{- end -}}
 
+{{/* The chart-made Secret of the bot token (not kept by helm uninstall, unlike secretName's) */}}
+{{- define "phonicflow.tokenSecretName" -}}
+{{- include "phonicflow.componentName" (list . "telegram") -}}
+{{- end -}}
+
 {{- define "phonicflow.telegramSecretName" -}}
 {{- if and .Values.telegram.existingSecret (not .Values.emulator.enabled) -}}
 {{- .Values.telegram.existingSecret -}}
 {{- else -}}
-{{- include "phonicflow.secretName" . -}}
+{{- include "phonicflow.tokenSecretName" . -}}
 {{- end -}}
 {{- end -}}
 
