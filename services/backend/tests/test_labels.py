@@ -64,24 +64,29 @@ def test_without_consent_no_note_is_kept_and_no_label_made(backend: StubBackend)
     assert stored_rows(backend.database_url)["labels"] == []
 
 
+# Long enough that the speaker hash (16 hex digits) cannot contain it by chance; "502" did
+# once ("9f5021a1…") and failed CI.
+USER = 7350918264
+
+
 def test_with_consent_a_corrected_verdict_is_exported_with_its_note(
     backend: StubBackend, tmp_path: Path
 ) -> None:
     with backend.client() as client:
-        learner = client.patch("/learner/502", json={"label_consent": True}).json()
+        learner = client.patch(f"/learner/{USER}", json={"label_consent": True}).json()
         assert learner["label_consent"] is True
-        turn = scored_turn(client, 502)
+        turn = scored_turn(client, USER)
         words = turn["pronunciation"]["words"]  # type: ignore[index]
         assert words[1]["expected"] == "think" and words[1]["error"] == "th_to_t"
         label = {"turn_id": turn["turn_id"], "word_index": 1, "correction": "said_right"}
-        created = client.post("/learner/502/labels", json=label)
+        created = client.post(f"/learner/{USER}/labels", json=label)
         assert created.status_code == 201, created.text
         for bad, code in (
             ({**label, "word_index": 9}, 404),
             ({**label, "turn_id": "0" * 36}, 404),
             ({**label, "correction": "Said Right!"}, 422),
         ):
-            assert client.post("/learner/502/labels", json=bad).status_code == code, bad
+            assert client.post(f"/learner/{USER}/labels", json=bad).status_code == code, bad
     out = tmp_path / "dataset"
     env = {"STORAGE_DIR": str(backend.storage_dir), "DATABASE_URL": backend.database_url}
     done = subprocess.run(
@@ -95,7 +100,7 @@ def test_with_consent_a_corrected_verdict_is_exported_with_its_note(
     )  # fmt: skip
     assert record["target_text"] == DRILL
     assert (out / record["note"]).read_bytes() == NOTE
-    assert "502" not in json.dumps(record), "the export names no Telegram user"
+    assert str(USER) not in json.dumps(record), "the export names no Telegram user"
 
 
 def test_withdrawing_consent_or_erasing_the_learner_removes_notes_and_labels(
