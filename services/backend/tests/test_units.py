@@ -23,7 +23,8 @@ from phonicflow_backend.conversation import TemplateConversation, classify
 from phonicflow_backend.practice import CATALOGUE, FOCUSES, next_item
 from phonicflow_backend.scoring import Assessment, WordResult
 from phonicflow_backend.translation import FastTranslator, mask_quoted, unmask
-from phonicflow_backend.tts import EspeakTTS, speak_bilingual
+from phonicflow_backend.tts import EspeakTTS, speak_script
+from phonicflow_common.catalogue import ERROR_CATALOGUE
 from phonicflow_testing.backend import to_wav
 from phonicflow_testing.speech import tone_wav
 
@@ -67,25 +68,58 @@ class TestCoachingTemplates:
         assert named == ["think", "dog"] and len(named) == MAX_TIPS
         assert '"house"' not in text.pt
 
-    def test_the_voice_note_says_the_first_tip_only_and_is_short(self) -> None:
+    def test_the_voice_note_says_the_first_tip_only_in_the_learners_language(self) -> None:
         result = assessment(word("think", "th_to_t", 30), word("three", "th_to_t", 30),
                             word("there", "th_to_d", 30), word("dog", "vowel_insertion", 50),
                             word("school", "initial_vowel_insertion", 50), score=45)  # fmt: skip
         text = TemplateCoach().coach(result, transcript="", target_text="x")
-        en, pt = text.for_voice()
-        assert '"think"' in en and '"think"' in pt, "the most important tip is said"
-        assert '"dog"' not in en and '"dog"' not in pt, "the text has the second tip"
-        assert '"dog"' in text.en
-        assert not en.startswith("Nice effort") and not pt.startswith("Boa tentativa")
-        assert "between your teeth" in en and "entre os dentes" in pt, "the tip's how-to is said"
+        [(en, language)] = text.for_voice("en")
+        assert language == "en" and text.for_voice(None) == [(en, "en")], "unknown: English"
+        assert (
+            en.startswith('The TH in "think", "three" and "there"') and "between your teeth" in en
+        )
+        assert '"dog"' not in en and '"dog"' in text.en, "the text has the second tip"
+        pt = text.for_voice("pt")
+        assert pt[:5] == [("O TH de", "pt"), ("think", "en"), ("three", "en"), ("e", "pt"),
+                          ("there", "en")], pt  # fmt: skip
+        [(said, language)] = pt[5:]
+        assert (
+            language == "pt" and said.startswith("saiu como T ou D.") and "entre os dentes" in said
+        )
 
-        def seconds(en: str, pt: str) -> float:
-            tts = EspeakTTS("espeak-ng", 30)
-            with wave.open(io.BytesIO(asyncio.run(speak_bilingual(tts, en, pt)))) as spoken:
-                return spoken.getnframes() / spoken.getframerate()
+    def test_quotes_that_are_not_english_words_stay_in_the_portuguese_voice(self) -> None:
+        text = TemplateCoach().coach(
+            assessment(word("hat", "h_as_r", 30), score=50), transcript="", target_text="x"
+        )
+        parts = text.for_voice("pt")
+        assert ("hat", "en") in parts and ("rat", "en") in parts, parts
+        text = TemplateCoach().coach(
+            assessment(word("time", "t_to_ch", 30), score=50), transcript="", target_text="x"
+        )
+        parts = text.for_voice("pt")
+        assert [t for t, lang in parts if lang == "en"] == ["time"], parts
+        assert any('"tch"' in t and lang == "pt" for t, lang in parts), parts
 
-        whole, short = seconds(text.en, text.pt), seconds(en, pt)
-        assert short <= 24 and whole >= 2 * short, (short, whole)  # espeak-ng: 22 s and 52 s
+    @pytest.mark.parametrize("language", ["en", "pt"])
+    def test_every_errors_voice_note_is_at_most_12_seconds(self, language: str) -> None:
+        """Said by espeak-ng as the backend says it: one sound per note, whatever the error
+        (the whole text read out, English then Portuguese, was 10-48 s)."""
+        tts = EspeakTTS("espeak-ng", 30)
+
+        def seconds(parts: list[tuple[str, str]]) -> float:
+            spoken = asyncio.run(speak_script(tts, parts))  # type: ignore[arg-type]
+            with wave.open(io.BytesIO(spoken)) as note:
+                return note.getnframes() / note.getframerate()
+
+        lengths = {}
+        for slug in ERROR_CATALOGUE:
+            result = assessment(word("I"), word("thought", slug, 30), word("students", slug, 35),
+                                word("walked", slug, 40), score=40)  # fmt: skip
+            text = TemplateCoach().coach(result, transcript="", target_text="x")
+            lengths[slug] = seconds(text.for_voice(language))  # type: ignore[arg-type]
+        whole = seconds([(text.en, "en"), (text.pt, "pt")])
+        assert max(lengths.values()) <= 12.0, lengths
+        assert whole >= 1.5 * max(lengths.values()), (whole, lengths)
 
     def test_an_unknown_error_slug_falls_back_to_the_scorers_tip(self) -> None:
         text = TemplateCoach().coach(

@@ -360,15 +360,18 @@ def test_history_pages_most_recent_first(bot: ServiceProcess, emulator: Emulator
     assert set(buttons(page2)) == {"h:0"}
 
 
-def test_language_switch_changes_every_later_message(
-    bot: ServiceProcess, emulator: EmulatorHandle
+def test_language_switch_changes_every_later_message_and_the_backends_record(
+    bot: ServiceProcess, emulator: EmulatorHandle, stub_backend: Any
 ) -> None:
     user = learner(emulator, 1700, lang="en")
     user.send_text("/language")
     [choose] = user.wait_for_messages(1, timeout=WAIT)
     assert set(buttons(choose)) == {"l:en", "l:pt"}
+    assert stub_backend.get("/learner/1700/settings").json()["language"] == "en"
     user.press_button(choose["message_id"], "l:pt")
     eventually(lambda: "português" in message_by_id(user, choose["message_id"])["text"])
+    # the backend coaches by voice and sends reminders in this language
+    assert stub_backend.get("/learner/1700/settings").json()["language"] == "pt"
     user.send_text("/help")
     assert "O que eu sei fazer" in user.wait_for_messages(1, timeout=WAIT)[-1]["text"]
 

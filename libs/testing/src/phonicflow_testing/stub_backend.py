@@ -62,6 +62,8 @@ class StubEngines:
     errors: dict[str, str] = field(default_factory=dict)
     #: Whisper's confidence in the transcript (None: not known, as with pocketsphinx)
     avg_logprob: float | None = -0.2
+    #: (text, language) of every TTS call, in order: what the voice notes say
+    spoken: list[tuple[str, str]] = field(default_factory=list)
 
     def build(self, settings: Any) -> Any:
         """An ``Engines`` of the backend, with the stand-ins below (the seam of create_app)."""
@@ -109,6 +111,7 @@ class StubEngines:
             name = "stub-tts"
 
             async def speak(self, text: str, language: str) -> bytes:
+                outer.spoken.append((text, language))
                 return tone_wav()
 
         return Engines(stt=Stt(), scorer=Scorer(), translator=None, tts=Tts(), llm=None)

@@ -12,8 +12,10 @@ spawning ffmpeg costs ~65 ms a request (docs/notes/performance.md).
 
 from __future__ import annotations
 
+import array
 import io
 import math
+import sys
 import wave
 from dataclasses import dataclass
 
@@ -125,8 +127,39 @@ def wav_to_pcm(data: bytes) -> Pcm:
     return decode_wav(data, max_seconds=float("inf"))
 
 
+def speech_span(
+    pcm16: bytes, *, floor_db: float, margin_s: float, rate: int = TARGET_RATE
+) -> tuple[int, int]:
+    """Byte offsets (start, end) of 16-bit mono audio without its leading and trailing
+    silence, keeping ``margin_s`` each side: silence is a 10 ms frame more than ``floor_db``
+    below the loudest one. (0, 0) for audio with no sound at all."""
+    samples = array.array("h", pcm16[: len(pcm16) // SAMPLE_WIDTH * SAMPLE_WIDTH])
+    if sys.byteorder == "big":
+        samples.byteswap()
+    step = rate // 100
+    energy = [sum(s * s for s in samples[i : i + step]) for i in range(0, len(samples), step)]
+    if not energy or max(energy) == 0:
+        return 0, 0
+    floor = max(energy) * 10 ** (-floor_db / 10)
+    loud = [i for i, e in enumerate(energy) if e > floor]
+    margin = round(margin_s * 100)
+    first = max(0, loud[0] - margin)
+    last = min(len(energy), loud[-1] + 1 + margin)
+    return first * step * SAMPLE_WIDTH, min(len(pcm16), last * step * SAMPLE_WIDTH)
+
+
+#: What :func:`concat_wavs` keeps around each part's speech (TTS engines pad ~0.4 s).
+JOIN_FLOOR_DB = 45.0
+JOIN_MARGIN_S = 0.05
+
+
 def concat_wavs(parts: list[bytes], *, gap_seconds: float = 0.4) -> bytes:
-    """Join WAV files into one 16 kHz mono WAV with a short silence between them."""
+    """Join WAV files into one 16 kHz mono WAV, each without its own leading and trailing
+    silence, with ``gap_seconds`` of silence between them."""
     gap = b"\x00\x00" * int(TARGET_RATE * gap_seconds)
-    pcm = gap.join(wav_to_pcm(part).samples for part in parts)
-    return pcm_to_wav(pcm, TARGET_RATE)
+    spoken = []
+    for part in parts:
+        pcm = wav_to_pcm(part).samples
+        start, end = speech_span(pcm, floor_db=JOIN_FLOOR_DB, margin_s=JOIN_MARGIN_S)
+        spoken.append(pcm[start:end])
+    return pcm_to_wav(gap.join(spoken), TARGET_RATE)

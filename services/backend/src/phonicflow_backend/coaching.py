@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import httpx
 
 from phonicflow_backend.scoring import Assessment, ScorerConfig, WordResult
+from phonicflow_common.contract import Language
 
 #: Tips per reply: more than two reads like a wall of corrections on a phone screen.
 MAX_TIPS = 2
@@ -45,6 +46,10 @@ SPOKEN_MAX_CHARS = 160
 UNCLEAR_SCORE = ScorerConfig().flagged_score_cap
 
 
+#: One stretch of the coaching voice note and the voice that says it.
+VoicePart = tuple[str, Language]
+
+
 @dataclass(frozen=True)
 class CoachingText:
     en: str
@@ -53,14 +58,37 @@ class CoachingText:
     #: (English, Portuguese) for the voice note when it is not the start of the text: the
     #: templates' most important tip, without the opener and the closer
     spoken: tuple[str, str] | None = None
+    #: English words the Portuguese text quotes (the learner's words, example words): the
+    #: Portuguese voice note says them with the English voice
+    english_words: tuple[str, ...] = ()
 
-    def for_voice(self) -> tuple[str, str]:
-        """(English, Portuguese) for the coaching voice note."""
+    def for_voice(self, language: Language | None) -> list[VoicePart]:
+        """The coaching voice note in the learner's language (English when unknown): the most
+        important tip only; in Portuguese, the quoted English words in the English voice."""
         en, pt = self.spoken or (self.en, self.pt)
-        return spoken_part(en), spoken_part(pt)
+        if language != "pt":
+            return [(spoken_part(en), "en")]
+        return _with_english_words(spoken_part(pt), set(self.english_words))
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+_QUOTED = re.compile(r'"([^"]+)"')
+
+
+def _with_english_words(pt: str, english: set[str]) -> list[VoicePart]:
+    """``pt`` cut around its quoted English words: 'O TH de "think" saiu como T.' →
+    [("O TH de", "pt"), ("think", "en"), ("saiu como T.", "pt")]; other quotes ("tia") stay."""
+    parts: list[VoicePart] = []
+    rest = 0
+    for quoted in _QUOTED.finditer(pt):
+        if quoted.group(1) not in english:
+            continue
+        parts.append((pt[rest : quoted.start()], "pt"))
+        parts.append((quoted.group(1), "en"))
+        rest = quoted.end()
+    parts.append((pt[rest:], "pt"))
+    cut = [(text.lstrip(" ,.:;").rstrip(" ,:;"), lang) for text, lang in parts]
+    return [(text, lang) for text, lang in cut if text.strip(".!?")]
 
 
 def spoken_part(text: str, max_chars: int = SPOKEN_MAX_CHARS) -> str:
@@ -80,6 +108,8 @@ class _Tip:
     pt: str
     #: how much this kind of error hurts intelligibility; higher comes first
     weight: int
+    #: English example words the Portuguese tip quotes (said in the English voice)
+    examples: tuple[str, ...] = ()
 
 
 _TH_SOUND = {"th_to_t": "T", "th_to_d": "D", "th_to_f": "F", "th_to_s": "S", "th_to_z": "Z"}
@@ -112,6 +142,7 @@ _TIPS: dict[str, _Tip] = {
         'Em {words} o H virou um R do inglês, e "hat" fica parecendo "rat". O H é só ar: '
         "abra a boca e solte o ar, com a língua relaxada lá embaixo.",
         3,
+        ("hat", "rat"),
     ),
     "t_to_ch": _Tip(
         "In {words} the T turned into a CH sound. Keep it clean: tongue behind your top teeth, "
@@ -148,6 +179,7 @@ _TIPS: dict[str, _Tip] = {
         'Atenção à vogal de {words}: o "i" curtinho de "ship" e o "i" longo de "sheep" '
         'mudam o sentido da palavra. O curto é mais relaxado e rápido, quase um "ê".',
         3,
+        ("ship", "sheep"),
     ),
     "final_s_dropped": _Tip(
         "The final S in {words} got lost. Let it hiss at the end: it tells the listener it is "
@@ -159,8 +191,8 @@ _TIPS: dict[str, _Tip] = {
     "final_ed_dropped": _Tip(
         "The -ED ending in {words} was missing, so it sounded like the present. Finish with a "
         "clear T or D sound.",
-        "Faltou o -ED de {words}, e aí parece que você está falando no presente. Termine com um "
-        'T ou D bem claro, sem colocar "i" no final.',
+        "Faltou o -ED de {words}, e aí parece que é presente. Termine com um T ou D bem claro, "
+        'sem colocar "i" no final.',
         2,
     ),
     "omitted": _Tip(
@@ -300,6 +332,7 @@ class TemplateCoach:
                 "once more, a little slower.",
                 f"{opener[1]} Não deu para entender bem {quote_list(names, 'e')}. Fale mais uma "
                 "vez, um pouco mais devagar.",
+                english_words=tuple(names),
             )
         if not flagged:
             return CoachingText(
@@ -307,11 +340,12 @@ class TemplateCoach:
                 f"{opener[1]} Fale mais uma vez, um pouco mais devagar e com clareza.",
             )
         closer = _pick(_TRY_AGAIN, rng)
-        en_tips, pt_tips = self._tips(flagged)
+        en_tips, pt_tips, english = self._tips(flagged)
         return CoachingText(
             " ".join([opener[0], *en_tips, closer[0]]),
             " ".join([opener[1], *pt_tips, closer[1]]),
             spoken=(en_tips[0], pt_tips[0]),
+            english_words=english,
         )
 
     def different_sentence(self, *, transcript: str, target_text: str) -> CoachingText:
@@ -320,7 +354,9 @@ class TemplateCoach:
         heard = " ".join(transcript.split())
         en, pt = _DIFFERENT_SENTENCE
         return CoachingText(
-            en.format(target=target_text, heard=heard), pt.format(target=target_text, heard=heard)
+            en.format(target=target_text, heard=heard),
+            pt.format(target=target_text, heard=heard),
+            english_words=(target_text, heard),
         )
 
     def unsure_transcript(self, *, transcript: str) -> CoachingText:
@@ -328,9 +364,10 @@ class TemplateCoach:
         word (drill_match.unreliable decides)."""
         heard = " ".join(transcript.split())
         en, pt = _UNSURE_TRANSCRIPT
-        return CoachingText(en.format(heard=heard), pt.format(heard=heard))
+        return CoachingText(en.format(heard=heard), pt.format(heard=heard), english_words=(heard,))
 
-    def _tips(self, flagged: list[WordResult]) -> tuple[list[str], list[str]]:
+    def _tips(self, flagged: list[WordResult]) -> tuple[list[str], list[str], tuple[str, ...]]:
+        """English and Portuguese tips, most important first, and the English words quoted."""
         groups: dict[str, list[WordResult]] = {}
         for word in flagged:
             groups.setdefault(_tip_key(word.error or "mispronounced"), []).append(word)
@@ -343,9 +380,11 @@ class TemplateCoach:
 
         en_out: list[str] = []
         pt_out: list[str] = []
+        english: list[str] = []
         for key, words in sorted(groups.items(), key=importance)[:MAX_TIPS]:
             names = list(dict.fromkeys(w.expected for w in words))[:MAX_WORDS_PER_TIP]
             tip = _TIPS.get(key)
+            english += [*names, *(tip.examples if tip else ())]
             if tip is None:
                 # A slug the templates don't know yet: the scorer's own tip still names the words.
                 first = words[0]
@@ -359,7 +398,7 @@ class TemplateCoach:
                                         sound=" or ".join(sounds)))  # fmt: skip
             pt_out.append(tip.pt.format(words=pt_words, words_cap=pt_words,
                                         sound=" ou ".join(sounds)))  # fmt: skip
-        return en_out, pt_out
+        return en_out, pt_out, tuple(dict.fromkeys(english))
 
 
 def text_only_coaching() -> CoachingText:

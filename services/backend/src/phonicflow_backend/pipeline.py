@@ -33,6 +33,7 @@ from phonicflow_backend.coaching import (
     LlmError,
     OllamaClient,
     TemplateCoach,
+    VoicePart,
     coaching_prompt,
     flagged_words,
     text_only_coaching,
@@ -48,8 +49,8 @@ from phonicflow_backend.scoring import (
 )
 from phonicflow_backend.stt import SpeechToText, Transcript, create_stt
 from phonicflow_backend.translation import TranslationError, Translator, create_translator
-from phonicflow_backend.tts import TextToSpeech, TtsError, create_tts, speak_bilingual
-from phonicflow_common.contract import DrillMatch
+from phonicflow_backend.tts import TextToSpeech, TtsError, create_tts, speak_script
+from phonicflow_common.contract import DrillMatch, Language
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("phonicflow_backend.pipeline")
@@ -167,9 +168,12 @@ class Pipeline:
         self.engines = engines
         self.metrics = metrics
 
-    async def run_audio(self, pcm: Pcm, target_text: str | None) -> TurnResult:
+    async def run_audio(
+        self, pcm: Pcm, target_text: str | None, language: Language | None = None
+    ) -> TurnResult:
         """Overlaps what does not depend on each other: a drill is scored while STT runs, and
-        the conversational reply is written and spoken while the free speech is scored."""
+        the conversational reply is written and spoken while the free speech is scored. The
+        coaching voice note speaks ``language``, the learner's (English when unknown)."""
         stages = _Stages(self.metrics)
         start = time.perf_counter()
         with tracer.start_as_current_span("pipeline") as span:
@@ -208,7 +212,7 @@ class Pipeline:
                 coaching = await stages.run("coaching", lambda: self._unsure(transcript))
             else:
                 coaching = await self._coach(stages, assessment, transcript, target_text)
-            coaching_audio = await self._speak(stages, *coaching.for_voice())
+            coaching_audio = await self._speak(stages, coaching.for_voice(language))
             reply, reply_audio = await reply_task
         elapsed = time.perf_counter() - start
         stages.timings["total"] = round(elapsed * 1000)
@@ -252,16 +256,16 @@ class Pipeline:
         score: float | None = None,
     ) -> tuple[Reply, bytes | None]:
         reply = await self._converse(stages, text, drill=drill, score=score)
-        return reply, await self._speak(stages, reply.en, None)
+        return reply, await self._speak(stages, [(reply.en, "en")])
 
-    async def run_text(self, text: str) -> TurnResult:
+    async def run_text(self, text: str, language: Language | None = None) -> TurnResult:
         stages = _Stages(self.metrics)
         start = time.perf_counter()
         with tracer.start_as_current_span("pipeline") as span:
             span.set_attribute("pipeline.text_only", True)
             coaching = text_only_coaching()
             (coaching_audio, (reply, reply_audio)) = await asyncio.gather(
-                self._speak(stages, *coaching.for_voice()),
+                self._speak(stages, coaching.for_voice(language)),
                 self._reply_with_audio(stages, text, drill=False),
             )
         stages.timings["total"] = round((time.perf_counter() - start) * 1000)
@@ -329,7 +333,9 @@ class Pipeline:
         texts = await self._llm_in_both_languages(
             stages, lambda: coaching_prompt(assessment, transcript, target)
         )
-        return fallback if texts is None else CoachingText(*texts, source="llm")
+        if texts is None:
+            return fallback
+        return CoachingText(*texts, source="llm", english_words=fallback.english_words)
 
     async def _converse(
         self, stages: _Stages, text: str, *, drill: bool, score: float | None = None
@@ -361,8 +367,8 @@ class Pipeline:
             stages.fail("translation", exc)
             return None
 
-    async def _speak(self, stages: _Stages, en: str, pt: str | None) -> bytes | None:
-        """English (then Portuguese) speech as one WAV, or None with ``tts`` degraded."""
+    async def _speak(self, stages: _Stages, parts: list[VoicePart]) -> bytes | None:
+        """The parts spoken as one WAV, or None with ``tts`` degraded."""
         tts = self.engines.tts
         if tts is None:
             stages.fail("tts", TtsError("TTS_ENGINE=none"))
@@ -371,8 +377,9 @@ class Pipeline:
         async def work() -> bytes:
             span = trace.get_current_span()
             span.set_attribute("tts.engine", tts.name)
-            span.set_attribute("tts.chars", len(en) + len(pt or ""))
-            return await speak_bilingual(tts, en, pt)
+            span.set_attribute("tts.chars", sum(len(text) for text, _ in parts))
+            span.set_attribute("tts.languages", sorted({language for _, language in parts}))
+            return await speak_script(tts, parts)
 
         try:
             return await stages.run("tts", work)

@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
 from phonicflow_backend.config import BackendSettings
-from phonicflow_backend.db.store import Store, parse_session_id
+from phonicflow_backend.db.store import SessionInfo, Store, parse_session_id
 from phonicflow_backend.errors import ApiError
 from phonicflow_backend.metrics import Metrics
 from phonicflow_backend.pipeline import Pipeline
@@ -49,11 +49,9 @@ class AppState:
             raise ApiError(503, "not_ready", f"not ready: {self.not_ready_reason()}")
         return self.pipeline
 
-    async def session(self, session_id: str) -> str:
-        """The canonical id of an existing session (UnknownSessionError → 404 otherwise)."""
-        canonical = parse_session_id(session_id)
-        await self.store.get_session(canonical)
-        return canonical
+    async def session(self, session_id: str) -> SessionInfo:
+        """An existing session, by its canonical id (UnknownSessionError → 404 otherwise)."""
+        return await self.store.get_session(parse_session_id(session_id))
 
 
 def _state(request: Request) -> AppState:

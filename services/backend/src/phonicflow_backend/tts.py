@@ -4,7 +4,7 @@ Usage::
 
     tts = create_tts(settings)
     wav = await tts.speak("Nice work!", "en")          # WAV bytes
-    wav = await speak_bilingual(tts, en_text, pt_text)  # English, a pause, then Portuguese
+    wav = await speak_script(tts, [("O TH de", "pt"), ("think", "en"), ("saiu como T.", "pt")])
 
 - ``espeak`` (default): the espeak-ng binary (``ESPEAK_BINARY``), ``en-us`` and ``pt-br`` voices,
   ~15 ms a sentence, one process per call.
@@ -24,12 +24,13 @@ import io
 import shutil
 import threading
 import wave
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 from phonicflow_backend.audio import AudioError, concat_wavs, pcm_to_wav
+from phonicflow_common.contract import Language
 
-Language = Literal["en", "pt"]
 _ESPEAK_VOICES: dict[Language, str] = {"en": "en-us", "pt": "pt-br"}
 #: espeak-ng speed in words per minute: a little slower than its default 175 for learners.
 ESPEAK_WPM = 150
@@ -143,14 +144,17 @@ class GttsTTS:
             raise TtsError(f"gTTS failed: {exc}") from exc
 
 
-async def speak_bilingual(tts: TextToSpeech, en: str, pt: str | None) -> bytes:
-    """The English text, a short pause, then the Portuguese text, as one 16 kHz WAV."""
-    tasks = [tts.speak(en, "en")]
-    if pt and pt.strip():
-        tasks.append(tts.speak(pt, "pt"))
-    parts = await asyncio.gather(*tasks)
+async def speak_script(
+    tts: TextToSpeech, parts: Sequence[tuple[str, Language]], *, gap_seconds: float = 0.15
+) -> bytes:
+    """Each (text, language) part in its voice, in order with a short pause, as one 16 kHz
+    WAV: the Portuguese coaching says the learner's English words in the English voice."""
+    spoken = [(text, language) for text, language in parts if text.strip()]
+    if not spoken:
+        raise TtsError("nothing to say")
+    waves = await asyncio.gather(*(tts.speak(text, language) for text, language in spoken))
     try:
-        return concat_wavs(list(parts))
+        return concat_wavs(list(waves), gap_seconds=gap_seconds)
     except AudioError as exc:
         raise TtsError(f"the TTS engine returned unreadable audio: {exc}") from exc
 

@@ -52,6 +52,7 @@ from phonicflow_backend.progress import sounds_of
 from phonicflow_common.contract import (
     AudioAvailable,
     AudioType,
+    Language,
     NoteProgress,
     ProcessResponse,
     Pronunciation,
@@ -194,10 +195,12 @@ class Turns:
         text: str | None,
         target: str | None,
         key: str | None,
+        language: Language | None = None,
     ) -> tuple[dict[str, Any] | ProcessResponse, bool]:
-        """The answer and whether it was replayed from an earlier request with ``key``."""
+        """The answer and whether it was replayed from an earlier request with ``key``; the
+        coaching voice speaks ``language``."""
         if key is None:
-            return await self._make(session_id, wav, text, target, None)
+            return await self._make(session_id, wav, text, target, None, language)
         fingerprint = request_fingerprint(wav, text, target)
         claim = await self._claim(session_id, key, fingerprint)
         if isinstance(claim, Replay):
@@ -206,7 +209,7 @@ class Turns:
             return claim.response, True
         try:
             async with self._heartbeat(claim):
-                answer, replayed = await self._make(session_id, wav, text, target, claim)
+                answer, replayed = await self._make(session_id, wav, text, target, claim, language)
         except BaseException:
             with contextlib.suppress(Exception):
                 await self.store.release_key(claim)
@@ -274,6 +277,7 @@ class Turns:
         text: str | None,
         target: str | None,
         claim: KeyClaim | None,
+        language: Language | None,
     ) -> tuple[dict[str, Any] | ProcessResponse, bool]:
         pipeline = self.pipeline()
         if data is not None:
@@ -287,10 +291,10 @@ class Turns:
                 raise TurnRejected(
                     415, "empty_audio" if not data else "not_audio", str(exc)
                 ) from None
-            result = await pipeline.run_audio(pcm, target)
+            result = await pipeline.run_audio(pcm, target, language)
         else:
             assert text is not None
-            result = await pipeline.run_text(text)
+            result = await pipeline.run_text(text, language)
         turn_id = str(uuid.uuid4())
         answer = build_response(session_id, turn_id, result)
         audio: dict[AudioType, bytes] = {}

@@ -54,6 +54,7 @@ from phonicflow_backend.progress import NoteSounds
 from phonicflow_common.contract import (
     AUDIO_TYPES,
     AudioType,
+    Language,
     LearnerDeleted,
     LearnerSession,
     NoteProgress,
@@ -146,7 +147,7 @@ class SessionInfo:
     session_id: str
     created_at: str
     telegram_user_id: int | None
-    language: str | None
+    language: Language | None
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,7 @@ class Store:
 
     # -- learners and sessions -----------------------------------------------------------------
     async def create_session(
-        self, *, telegram_user_id: int | None = None, language: str | None = None
+        self, *, telegram_user_id: int | None = None, language: Language | None = None
     ) -> SessionInfo:
         moment = self.clock()
         info = SessionInfo(str(uuid.uuid4()), iso(moment), telegram_user_id, language)
@@ -390,6 +391,8 @@ class Store:
         )
 
     async def get_session(self, session_id: str) -> SessionInfo:
+        """The session; its language is the learner's as it is now (``/language`` changes it
+        after the session began), else the one the session was made with."""
         sid = parse_session_id(session_id)
         async with self.engine.connect() as conn:
             row = (
@@ -398,13 +401,16 @@ class Store:
                         Session.session_id,
                         Session.created_at,
                         Session.telegram_user_id,
-                        Session.language,
-                    ).where(Session.session_id == sid)
+                        func.coalesce(Learner.language, Session.language).label("language"),
+                    )
+                    .outerjoin(Learner, Learner.telegram_user_id == Session.telegram_user_id)
+                    .where(Session.session_id == sid)
                 )
             ).first()
         if row is None:
             raise UnknownSessionError(session_id)
-        return SessionInfo(row.session_id, iso(row.created_at), row.telegram_user_id, row.language)
+        language = row.language if row.language in ("en", "pt") else None
+        return SessionInfo(row.session_id, iso(row.created_at), row.telegram_user_id, language)
 
     async def learner_session(self, telegram_user_id: int) -> LearnerSession | None:
         """The learner's most recently active session, or None."""

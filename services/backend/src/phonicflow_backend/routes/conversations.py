@@ -69,7 +69,7 @@ async def audio(
     summary="Delete a session, its turns and its audio",
 )
 async def delete(state: StateDep, session_id: str) -> DeleteResponse:
-    session = await state.session(session_id)
+    session = (await state.session(session_id)).session_id
     await state.store.delete_session(session)
     state.metrics.sessions_deleted.inc()
     return DeleteResponse(session_id=session, deleted=True)

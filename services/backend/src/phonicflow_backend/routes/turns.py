@@ -82,7 +82,7 @@ async def process(
     # and a repeat is answered from the database even while the engines load.
     data = await _read_upload(file, settings) if file is not None else None
     answer, replayed = await state.turns.process(
-        session, wav=data, text=text, target=target, key=key
+        session.session_id, wav=data, text=text, target=target, key=key, language=session.language
     )
     if replayed:
         return JSONResponse(answer, headers={REPLAYED_HEADER: "true"})

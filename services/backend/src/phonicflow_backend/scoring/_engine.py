@@ -35,6 +35,8 @@ from pathlib import Path
 
 from pocketsphinx import Decoder, get_model_path
 
+from phonicflow_backend.audio import speech_span
+
 from ._catalogue import ERRORS
 from ._lexicon import Lexicon, Phones
 from ._text import Token, tokenize
@@ -277,19 +279,12 @@ class SphinxScorer:
         cfg = self.config
         if cfg.trim_silence_db <= 0:
             return pcm16, 0.0
-        samples = array.array("h", pcm16)
-        if sys.byteorder == "big":
-            samples.byteswap()
-        step = MODEL_SAMPLE_RATE // FRAMES_PER_SECOND
-        energy = [sum(s * s for s in samples[i : i + step]) for i in range(0, len(samples), step)]
-        floor = max(energy) * 10 ** (-cfg.trim_silence_db / 10)
-        loud = [i for i, e in enumerate(energy) if e > floor]
-        margin = round(cfg.trim_margin_s * FRAMES_PER_SECOND)
-        first = max(0, loud[0] - margin)
-        last = min(len(energy), loud[-1] + 1 + margin)
-        if (last - first) / FRAMES_PER_SECOND < cfg.min_seconds:
+        start, end = speech_span(
+            pcm16, floor_db=cfg.trim_silence_db, margin_s=cfg.trim_margin_s, rate=MODEL_SAMPLE_RATE
+        )
+        if (end - start) / 2 / MODEL_SAMPLE_RATE < cfg.min_seconds:
             return pcm16, 0.0
-        return pcm16[first * step * 2 : last * step * 2], first / FRAMES_PER_SECOND
+        return pcm16[start:end], start / 2 / MODEL_SAMPLE_RATE
 
     def _targets(self, expected_text: str) -> list[_Target]:
         tokens = tokenize(expected_text)

@@ -38,7 +38,7 @@ from phonicflow_bot.handlers.common import (
 )
 from phonicflow_bot.i18n import as_language, text
 from phonicflow_bot.telemetry import stage
-from phonicflow_common.contract import AUDIO_TYPES
+from phonicflow_common.contract import AUDIO_TYPES, LearnerSettingsUpdate
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,11 @@ async def delete(update: Update, context: BotContext) -> None:
 async def language(update: Update, context: BotContext) -> None:
     session = await begin(update, context)
     session.language = as_language(button_argument(update))
+    # the backend speaks the coaching and sends reminders in the learner's language
+    with stage("backend", call="update_settings"):
+        await context.services.backend.update_settings(
+            session.user_id, LearnerSettingsUpdate(language=session.language)
+        )
     await context.services.sessions.save(session)
     await edit_html(update, text(session.language, "language_set"))
 
