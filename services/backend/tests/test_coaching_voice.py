@@ -1,7 +1,8 @@
 """The coaching voice note speaks the learner's language: a Portuguese learner hears the tip in
 the pt-BR voice with their English words in the English voice; an English one (or a session
 with no learner) hears English only. The language is the learner's as it is now, so /language
-in the middle of a session changes the next note. The real app over HTTP on stub engines whose
+in the middle of a session changes the next note. "Hear it right" says the words a turn
+flagged, slowly, in English. The real app over HTTP on stub engines whose
 TTS records what it is asked to say, on both databases."""
 
 from __future__ import annotations
@@ -78,3 +79,43 @@ def test_a_session_with_no_learner_language_is_coached_in_english_only(
         parts = coaching_voice(backend, client, session)
         assert [language for _, language in parts] == ["en"], parts
         assert not any(language == "pt" for _, language in backend.engines.spoken)
+
+
+def test_hear_it_right_says_the_flagged_words_slowly_and_only_those(
+    backend: StubBackend,
+) -> None:
+    with backend.client() as client:
+        session = client.post("/bot/session", json={"telegram_user_id": 4102}).json()
+        sid = session["session_id"]
+        backend.engines.errors = {"think": "th_to_t", "so": "vowel_insertion"}
+        first = client.post(
+            "/process",
+            headers={"session_id": sid},
+            files={"file": ("n.wav", tone_wav(1.0), "audio/wav")},
+            data={"target_text": DRILL},
+        ).json()
+        backend.engines.spoken.clear()
+        said = client.get(f"/audio/{sid}/words", params={"turn_id": first["turn_id"]})
+        assert said.status_code == 200 and said.headers["content-type"] == "audio/wav"
+        assert said.content.startswith(b"RIFF")
+        assert backend.engines.spoken == [("think", "en slow"), ("so", "en slow")]
+
+        backend.engines.errors = {}  # a note said well: nothing to hear
+        clean = client.post(
+            "/process",
+            headers={"session_id": sid},
+            files={"file": ("n.wav", tone_wav(1.0), "audio/wav")},
+            data={"target_text": DRILL},
+        ).json()
+        nothing = client.get(f"/audio/{sid}/words", params={"turn_id": clean["turn_id"]})
+        assert nothing.status_code == 404 and nothing.json()["code"] == "nothing_to_hear"
+
+        other = client.post("/bot/session", json={"telegram_user_id": 4103}).json()["session_id"]
+        for session_id, turn_id in (
+            (other, first["turn_id"]),  # another learner's session
+            (sid, "not-a-turn"),
+            (sid, "0" * 8 + "-0000-0000-0000-" + "0" * 12),
+        ):
+            missing = client.get(f"/audio/{session_id}/words", params={"turn_id": turn_id})
+            assert missing.status_code == 404, (session_id, turn_id, missing.text)
+            assert missing.json()["code"] == "unknown_turn"

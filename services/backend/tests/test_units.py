@@ -18,13 +18,14 @@ from phonicflow_backend.audio import (
     concat_wavs,
     decode_wav,
 )
-from phonicflow_backend.coaching import MAX_TIPS, TemplateCoach, quote_list
+from phonicflow_backend.coaching import MAX_TIPS, UNCLEAR_SCORE, TemplateCoach, quote_list
 from phonicflow_backend.conversation import TemplateConversation, classify
 from phonicflow_backend.practice import CATALOGUE, FOCUSES, next_item
-from phonicflow_backend.scoring import Assessment, WordResult
+from phonicflow_backend.scoring import Assessment, ScorerConfig, WordResult
 from phonicflow_backend.translation import FastTranslator, mask_quoted, unmask
 from phonicflow_backend.tts import EspeakTTS, speak_script
 from phonicflow_common.catalogue import ERROR_CATALOGUE
+from phonicflow_common.contract import UNCLEAR_WORD_SCORE
 from phonicflow_testing.backend import to_wav
 from phonicflow_testing.speech import tone_wav
 
@@ -120,6 +121,21 @@ class TestCoachingTemplates:
         whole = seconds([(text.en, "en"), (text.pt, "pt")])
         assert max(lengths.values()) <= 12.0, lengths
         assert whole >= 1.5 * max(lengths.values()), (whole, lengths)
+
+    def test_a_word_said_slowly_takes_longer_than_said_at_the_usual_speed(self) -> None:
+        tts = EspeakTTS("espeak-ng", 30)
+
+        def seconds(slow: bool) -> float:
+            spoken = asyncio.run(speak_script(tts, [("think", "en"), ("three", "en")], slow=slow))
+            with wave.open(io.BytesIO(spoken)) as note:
+                return note.getnframes() / note.getframerate()
+
+        usual, slow = seconds(False), seconds(True)
+        assert slow >= 1.3 * usual, (usual, slow)
+
+    def test_the_coachings_unclear_line_is_the_one_the_bot_shows(self) -> None:
+        # the bot marks ⚠️ below the contract's line; the coaching names those words
+        assert UNCLEAR_SCORE == UNCLEAR_WORD_SCORE == ScorerConfig().flagged_score_cap
 
     def test_an_unknown_error_slug_falls_back_to_the_scorers_tip(self) -> None:
         text = TemplateCoach().coach(

@@ -119,6 +119,7 @@ def test_voice_note_round_trip_gives_feedback_text_and_two_real_voice_notes(
     assert set(buttons(text_reply)) == {
         f"r:{_turn_id(text_reply)}",
         f"t:{_turn_id(text_reply)}",
+        f"w:{_turn_id(text_reply)}",  # hear it right: words were flagged
         "h:0",
     }
     for voice in (coaching, reply):
@@ -316,6 +317,26 @@ def test_replay_and_try_again_buttons(
     user.press_button(reply["message_id"], f"t:{turn}")
     assert "send me another voice note" in user.wait_for_messages(1, timeout=WAIT)[0]["text"]
     assert user.callback_answers(), "every press is answered"
+
+
+def test_hear_it_right_sends_the_flagged_words_said_slowly_and_only_when_some_were(
+    bot: ServiceProcess, emulator: EmulatorHandle, stub_backend: Any, voice_ogg: bytes
+) -> None:
+    user = learner(emulator, 1505)
+    user.send_voice(voice_ogg, duration=2)
+    reply, *_ = user.wait_for_messages(3, timeout=WAIT)
+    turn = _turn_id(reply)
+    assert f"w:{turn}" in buttons(reply)
+    user.press_button(reply["message_id"], f"w:{turn}")
+    [words] = user.wait_for_messages(1, timeout=WAIT)
+    assert is_ogg_opus(emulator.client.download(words["voice"]["file_id"]))
+    [asked] = [r for r in stub_backend.requests("/audio/") if r["path"].endswith("/words")][-1:]
+    assert asked["query"] == {"turn_id": turn}
+
+    stub_backend.engines(errors={})  # a note said well: no button, nothing to hear
+    user.send_voice(voice_ogg, duration=2)
+    clean, *_ = user.wait_for_messages(3, timeout=WAIT)
+    assert not any(data.startswith("w:") for data in buttons(clean)), buttons(clean)
 
 
 def test_eight_quick_presses_on_replay_send_the_voice_notes_once(

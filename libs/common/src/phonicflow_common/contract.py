@@ -161,6 +161,14 @@ class LabelCreated(Model):
 # -- turns --------------------------------------------------------------------------------------
 
 
+#: A word the scorer found no error in is still shown ⚠️ "not clear" below this score (the
+#: scorer's midpoint: a flagged word scores at most 50), so a well-said note is not dotted with
+#: warnings; the backend's coaching never praises such a note as perfect.
+UNCLEAR_WORD_SCORE = 50.0
+#: Words said in one "hear it right" voice note.
+MAX_WORDS_TO_HEAR = 4
+
+
 class WordResult(Model):
     expected: str
     heard: str
@@ -179,10 +187,21 @@ class WordResult(Model):
         "note could not be aligned): no verdict, not an error.",
     )
 
+    @property
+    def needs_work(self) -> bool:
+        """Flagged, missing or not clear: the bot shows it ⚠️ or ❌."""
+        return self.scored and (self.error is not None or self.score < UNCLEAR_WORD_SCORE)
+
 
 class Pronunciation(Model):
     overall_score: float
     words: list[WordResult]
+
+    def words_to_hear(self) -> list[str]:
+        """The words that need work, once each in the sentence's order: what "hear it right"
+        says slowly (``GET /audio/{session_id}/words``)."""
+        found = dict.fromkeys(w.expected.strip('.,!?;:"“”') for w in self.words if w.needs_work)
+        return [word for word in found if word][:MAX_WORDS_TO_HEAR]
 
 
 class AudioAvailable(Model):
@@ -464,6 +483,8 @@ class HealthResponse(Model):
 
 __all__ = [
     "AUDIO_TYPES",
+    "MAX_WORDS_TO_HEAR",
+    "UNCLEAR_WORD_SCORE",
     "AcceptedResponse",
     "AudioAvailable",
     "AudioType",

@@ -62,7 +62,8 @@ class StubEngines:
     errors: dict[str, str] = field(default_factory=dict)
     #: Whisper's confidence in the transcript (None: not known, as with pocketsphinx)
     avg_logprob: float | None = -0.2
-    #: (text, language) of every TTS call, in order: what the voice notes say
+    #: (text, language) of every TTS call, in order: what the voice notes say ("slow" appended
+    #: to the language of a slow call)
     spoken: list[tuple[str, str]] = field(default_factory=list)
 
     def build(self, settings: Any) -> Any:
@@ -110,8 +111,8 @@ class StubEngines:
         class Tts:
             name = "stub-tts"
 
-            async def speak(self, text: str, language: str) -> bytes:
-                outer.spoken.append((text, language))
+            async def speak(self, text: str, language: str, *, slow: bool = False) -> bytes:
+                outer.spoken.append((text, f"{language} slow" if slow else language))
                 return tone_wav()
 
         return Engines(stt=Stt(), scorer=Scorer(), translator=None, tts=Tts(), llm=None)

@@ -34,6 +34,10 @@ from phonicflow_common.contract import Language
 _ESPEAK_VOICES: dict[Language, str] = {"en": "en-us", "pt": "pt-br"}
 #: espeak-ng speed in words per minute: a little slower than its default 175 for learners.
 ESPEAK_WPM = 150
+#: ``slow=True`` ("hear it right": a word said slowly and clearly): espeak-ng's words per
+#: minute, piper's phoneme length scale.
+ESPEAK_SLOW_WPM = 95
+PIPER_SLOW_LENGTH_SCALE = 1.6
 
 
 class TtsError(RuntimeError):
@@ -43,8 +47,9 @@ class TtsError(RuntimeError):
 class TextToSpeech(Protocol):
     name: str
 
-    async def speak(self, text: str, language: Language) -> bytes:
-        """WAV bytes of ``text`` spoken in ``language``. Raises TtsError."""
+    async def speak(self, text: str, language: Language, *, slow: bool = False) -> bytes:
+        """WAV bytes of ``text`` spoken in ``language`` (``slow``: slowly, for a learner to
+        copy). Raises TtsError."""
         ...
 
 
@@ -59,12 +64,13 @@ class EspeakTTS:
     def available(self) -> bool:
         return shutil.which(self.binary) is not None
 
-    async def speak(self, text: str, language: Language) -> bytes:
+    async def speak(self, text: str, language: Language, *, slow: bool = False) -> bytes:
         if not text.strip():
             raise TtsError("nothing to say")
+        speed = ESPEAK_SLOW_WPM if slow else ESPEAK_WPM
         try:
             proc = await asyncio.create_subprocess_exec(
-                self.binary, "-v", _ESPEAK_VOICES[language], "-s", str(ESPEAK_WPM),
+                self.binary, "-v", _ESPEAK_VOICES[language], "-s", str(speed),
                 "--stdout", "--stdin",
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -102,19 +108,22 @@ class PiperTTS:
         self._lock = threading.Lock()  # one ONNX session; keeps two requests from fighting
         self._fallback = fallback
 
-    def _synthesize(self, text: str) -> bytes:
+    def _synthesize(self, text: str, slow: bool) -> bytes:
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(length_scale=PIPER_SLOW_LENGTH_SCALE) if slow else None
         buf = io.BytesIO()
         with self._lock, wave.open(buf, "wb") as dst:
-            self._voice.synthesize_wav(text, dst)
+            self._voice.synthesize_wav(text, dst, syn_config=config)
         return buf.getvalue()
 
-    async def speak(self, text: str, language: Language) -> bytes:
+    async def speak(self, text: str, language: Language, *, slow: bool = False) -> bytes:
         if language != "en":
-            return await self._fallback.speak(text, language)
+            return await self._fallback.speak(text, language, slow=slow)
         if not text.strip():
             raise TtsError("nothing to say")
         try:
-            return await asyncio.to_thread(self._synthesize, text)
+            return await asyncio.to_thread(self._synthesize, text, slow)
         except Exception as exc:  # onnxruntime raises its own types
             raise TtsError(f"piper failed: {exc}") from exc
 
@@ -122,12 +131,12 @@ class PiperTTS:
 class GttsTTS:
     name = "gtts"
 
-    def _synthesize(self, text: str, language: Language) -> bytes:
+    def _synthesize(self, text: str, language: Language, slow: bool) -> bytes:
         import av
         from gtts import gTTS
 
         mp3 = io.BytesIO()
-        gTTS(text, lang="pt" if language == "pt" else "en").write_to_fp(mp3)
+        gTTS(text, lang="pt" if language == "pt" else "en", slow=slow).write_to_fp(mp3)
         mp3.seek(0)
         pcm = bytearray()
         with av.open(mp3, mode="r") as container:
@@ -137,22 +146,28 @@ class GttsTTS:
                     pcm += bytes(chunk.planes[0])[: chunk.samples * 2]
         return pcm_to_wav(bytes(pcm), 16000)
 
-    async def speak(self, text: str, language: Language) -> bytes:
+    async def speak(self, text: str, language: Language, *, slow: bool = False) -> bytes:
         try:
-            return await asyncio.to_thread(self._synthesize, text, language)
+            return await asyncio.to_thread(self._synthesize, text, language, slow)
         except Exception as exc:
             raise TtsError(f"gTTS failed: {exc}") from exc
 
 
 async def speak_script(
-    tts: TextToSpeech, parts: Sequence[tuple[str, Language]], *, gap_seconds: float = 0.15
+    tts: TextToSpeech,
+    parts: Sequence[tuple[str, Language]],
+    *,
+    gap_seconds: float = 0.15,
+    slow: bool = False,
 ) -> bytes:
     """Each (text, language) part in its voice, in order with a short pause, as one 16 kHz
     WAV: the Portuguese coaching says the learner's English words in the English voice."""
     spoken = [(text, language) for text, language in parts if text.strip()]
     if not spoken:
         raise TtsError("nothing to say")
-    waves = await asyncio.gather(*(tts.speak(text, language) for text, language in spoken))
+    waves = await asyncio.gather(
+        *(tts.speak(text, language, slow=slow) for text, language in spoken)
+    )
     try:
         return concat_wavs(list(waves), gap_seconds=gap_seconds)
     except AudioError as exc:

@@ -17,17 +17,18 @@ import html
 from phonicflow_bot.i18n import count, text
 from phonicflow_common.catalogue import error_label as catalogue_label
 from phonicflow_common.catalogue import family_label
-from phonicflow_common.contract import HistoryItem, NoteProgress, ProcessResponse, WordResult
+from phonicflow_common.contract import (
+    UNCLEAR_WORD_SCORE,
+    HistoryItem,
+    NoteProgress,
+    ProcessResponse,
+    WordResult,
+)
 
 #: Telegram's limit for one message's text.
 MAX_MESSAGE_CHARS = 4096
 #: Turns per /history page.
 HISTORY_PAGE_SIZE = 5
-#: A word the scorer found no error in still gets ⚠️ "not clear" below this score (the scorer's
-#: midpoint: a flagged word scores at most 50), so a well-said note is not dotted with warnings.
-#: The backend's coaching uses the same line (coaching.UNCLEAR_SCORE) and never praises such a
-#: note as perfect.
-UNCLEAR_WORD_SCORE = 50.0
 #: Longest excerpt of a turn shown in /history.
 HISTORY_EXCERPT_CHARS = 160
 

@@ -133,6 +133,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "reply": {"en": "💬 <b>Reply</b>", "pt": "💬 <b>Resposta</b>"},
     "btn_replay": {"en": "🔊 Replay", "pt": "🔊 Ouvir de novo"},
     "btn_try_again": {"en": "🔁 Try again", "pt": "🔁 Tentar de novo"},
+    "btn_hear_right": {"en": "🎯 Hear it right", "pt": "🎯 Ouvir o certo"},
     "btn_history": {"en": "📜 History", "pt": "📜 Histórico"},
     "btn_newer": {"en": "◀ Newer", "pt": "◀ Mais recentes"},
     "btn_older": {"en": "Older ▶", "pt": "Mais antigas ▶"},
@@ -189,6 +190,10 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "unexpected": {
         "en": "💥 Something went wrong on my side. Please try again.",
         "pt": "💥 Algo deu errado do meu lado. Tente de novo, por favor.",
+    },
+    "nothing_to_hear": {
+        "en": "🎯 Every word of that note came through well: nothing to practise there.",
+        "pt": "🎯 Todas as palavras desse áudio saíram bem: não tem nada pra treinar aí.",
     },
     "nothing_to_replay": {
         "en": "🔇 I have no audio to replay for that turn.",

@@ -58,6 +58,7 @@ from phonicflow_common.contract import (
     LearnerDeleted,
     LearnerSession,
     NoteProgress,
+    Pronunciation,
 )
 from phonicflow_common.contract import (
     Learner as LearnerInfo,
@@ -759,6 +760,25 @@ class Store:
             await self.get_session(sid)  # UnknownSessionError first, then "no audio"
             raise NoAudioError(turn_id or sid)
         return bytes(wav)
+
+    async def turn_pronunciation(self, session_id: str, turn_id: str) -> Pronunciation | None:
+        """The word verdicts of a turn of this session (None: the note was not scored);
+        UnknownTurnError when the session has no such turn."""
+        sid = parse_session_id(session_id)
+        try:
+            tid = str(uuid.UUID(turn_id))
+        except ValueError:
+            raise UnknownTurnError(turn_id) from None
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(Turn.pronunciation).where(Turn.session_id == sid, Turn.turn_id == tid)
+                )
+            ).first()
+        if row is None:
+            await self.get_session(sid)  # UnknownSessionError first
+            raise UnknownTurnError(turn_id)
+        return Pronunciation.model_validate(row.pronunciation) if row.pronunciation else None
 
     async def audio_kinds(self, turn_id: str) -> set[str]:
         async with self.engine.connect() as conn:

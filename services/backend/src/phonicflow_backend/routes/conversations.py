@@ -1,4 +1,5 @@
-"""A session's history and reply audio, and deleting one session."""
+"""A session's history and reply audio, its flagged words said right, and deleting one
+session."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from phonicflow_backend.db.store import parse_session_id
-from phonicflow_backend.errors import error_responses
+from phonicflow_backend.db.store import UnknownTurnError, parse_session_id
+from phonicflow_backend.errors import ApiError, error_responses
 from phonicflow_backend.state import StateDep, require_bot_key
+from phonicflow_backend.tts import TtsError, speak_script
 from phonicflow_common.contract import AudioType, DeleteResponse, HistoryItem, HistoryResponse
 
 router = APIRouter(dependencies=[Depends(require_bot_key)], tags=["conversations"])
@@ -59,6 +61,39 @@ async def audio(
     turn_id: Annotated[str | None, Query(description="An older turn's id")] = None,
 ) -> Response:
     wav = await state.store.audio(session_id, audio_type, turn_id)
+    return Response(wav, media_type="audio/wav")
+
+
+@router.get(
+    "/audio/{session_id}/words",
+    response_class=Response,
+    responses={
+        200: {"content": {"audio/wav": {}}, "description": "WAV audio"},
+        **error_responses(401, 404, 503),
+    },
+    summary='"Hear it right": the words a turn flagged, said slowly and correctly',
+)
+async def words_said_right(
+    state: StateDep,
+    session_id: str,
+    turn_id: Annotated[str, Query(description="The turn whose flagged words to say")],
+) -> Response:
+    """Each word the turn marked ⚠️ or ❌ (at most four, in the sentence's order), in the
+    English voice, slowly, with a pause between: the model to copy after the feedback."""
+    try:
+        pronunciation = await state.store.turn_pronunciation(session_id, turn_id)
+    except UnknownTurnError:
+        raise ApiError(404, "unknown_turn", f"this session has no turn {turn_id!r}") from None
+    words = pronunciation.words_to_hear() if pronunciation is not None else []
+    if not words:
+        raise ApiError(404, "nothing_to_hear", "this turn flagged no word")
+    tts = state.require_pipeline().engines.tts
+    if tts is None:
+        raise ApiError(503, "tts_unavailable", "text to speech is switched off")
+    try:
+        wav = await speak_script(tts, [(word, "en") for word in words], gap_seconds=0.8, slow=True)
+    except TtsError as exc:
+        raise ApiError(503, "tts_unavailable", f"text to speech failed: {exc}") from None
     return Response(wav, media_type="audio/wav")
 
 

@@ -354,6 +354,15 @@ class BackendClient:
             params["turn_id"] = turn_id
         return (await self._request("GET", f"/audio/{session_id}", params=params)).content
 
+    async def words_said_right(self, session_id: str, turn_id: str) -> bytes | None:
+        """GET /audio/{id}/words?turn_id=... → WAV of the turn's flagged words said slowly;
+        None when the turn flagged none (or is gone)."""
+        try:
+            path = f"/audio/{session_id}/words"
+            return (await self._request("GET", path, params={"turn_id": turn_id})).content
+        except NotFound:
+            return None
+
     async def learner_session(self, telegram_user_id: int) -> LearnerSession | None:
         """GET /learner/{id}/session → the learner's most recently active session, or None
         when the backend holds none (what a bot that lost its own memory continues)."""

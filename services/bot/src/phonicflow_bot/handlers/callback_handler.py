@@ -18,6 +18,7 @@ from phonicflow_bot.context import BotContext
 from phonicflow_bot.formatting import escape
 from phonicflow_bot.handlers.common import (
     DELETE,
+    HEAR,
     HISTORY,
     LANGUAGE,
     PRACTICE,
@@ -104,6 +105,20 @@ async def replay(update: Update, context: BotContext) -> None:
 
 
 @answered
+async def hear_it_right(update: Update, context: BotContext) -> None:
+    """The words the turn flagged, said slowly and correctly, as a voice note."""
+    session = await begin(update, context)
+    svc = context.services
+    with stage("reply_audio", audio_type="words"):
+        wav = await svc.backend.words_said_right(session.session_id, button_argument(update))
+        voice = await svc.converter.to_voice(wav) if wav is not None else None
+    if voice is None:
+        await send_html(context, chat_id(update), text(session.language, "nothing_to_hear"))
+        return
+    await send_voice(context, chat_id(update), voice)
+
+
+@answered
 async def try_again(update: Update, context: BotContext) -> None:
     """Re-arm the same target sentence (drills), or invite another free attempt."""
     session = await begin(update, context)
@@ -138,6 +153,7 @@ async def unknown(update: Update, context: BotContext) -> None:
 #: Button verb → its handler (registered with the pattern ``^<verb>:``).
 BUTTONS: dict[str, Handler] = {
     REPLAY: replay,
+    HEAR: hear_it_right,
     TRY_AGAIN: try_again,
     HISTORY: history_page,
     DELETE: delete,

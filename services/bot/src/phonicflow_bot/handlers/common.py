@@ -16,7 +16,8 @@ button kind (each has its own ``CallbackQueryHandler``, see :mod:`phonicflow_bot
 - ``r:<turn_id>`` replay the voice replies of a turn;  ``t:<turn_id>`` try again;
 - ``h:<page>`` a /history page;  ``d:yes`` / ``d:no`` confirm /delete;
 - ``l:en`` / ``l:pt`` interface language;  ``p:next`` another practice sentence;
-- ``f:<turn_id>`` a drill note that was not the sentence, scored as free speech instead.
+- ``f:<turn_id>`` a drill note that was not the sentence, scored as free speech instead;
+- ``w:<turn_id>`` "hear it right": the words the turn flagged, said slowly.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ CHAT_ACTION_REPEAT_SECONDS = 4.5
 #: Button verbs (the part of callback data before the colon).
 REPLAY, TRY_AGAIN, HISTORY, DELETE, LANGUAGE, PRACTICE = "r", "t", "h", "d", "l", "p"
 FREE_SPEECH = "f"
+#: "hear it right": the turn's flagged words said slowly
+HEAR = "w"
 #: The callback data of "yes, delete everything".
 ERASE = f"{DELETE}:yes"
 
@@ -212,7 +215,7 @@ async def deliver_result(
         keyboard = (
             missed_drill_keyboard(lang, result.turn_id)
             if result.drill_match == "different_sentence"
-            else feedback_keyboard(lang, result.turn_id, drill=bool(result.target_text))
+            else feedback_keyboard(lang, result)
         )
         await send_html(context, chat, format_feedback(result, lang), keyboard)
         for kind, task in zip(wanted, pending, strict=True):
@@ -309,11 +312,16 @@ async def send_reference_audio(context: BotContext, chat: int, sentence_id: str)
 # -- keyboards --------------------------------------------------------------------------------
 
 
-def feedback_keyboard(lang: str, turn_id: str, *, drill: bool = False) -> InlineKeyboardMarkup:
-    """Replay, try again, history; after a drill also the next sentence (same sound, or the
-    next one once this one is mastered)."""
+def feedback_keyboard(lang: str, result: ProcessResponse) -> InlineKeyboardMarkup:
+    """Replay, try again, history; "hear it right" when a word was flagged; after a drill also
+    the next sentence (same sound, or the next one once this one is mastered)."""
+    turn_id = result.turn_id
     last_row = [InlineKeyboardButton(text(lang, "btn_history"), callback_data=f"{HISTORY}:0")]
-    if drill:
+    if result.pronunciation is not None and result.pronunciation.words_to_hear():
+        last_row.insert(
+            0, InlineKeyboardButton(text(lang, "btn_hear_right"), callback_data=f"{HEAR}:{turn_id}")
+        )
+    if result.target_text:
         last_row.insert(
             0,
             InlineKeyboardButton(text(lang, "btn_next_sentence"), callback_data=f"{PRACTICE}:next"),

@@ -167,7 +167,7 @@ async def feedback(update: Update, context: BotContext) -> None:
         context,
         chat,
         format_feedback(last, session.language),
-        feedback_keyboard(session.language, last.turn_id),
+        feedback_keyboard(session.language, last),
     )
     for file_id in session.voice_file_ids().values():
         await send_voice(context, chat, file_id)
