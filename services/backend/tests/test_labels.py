@@ -81,6 +81,8 @@ def test_with_consent_a_corrected_verdict_is_exported_with_its_note(
         label = {"turn_id": turn["turn_id"], "word_index": 1, "correction": "said_right"}
         created = client.post(f"/learner/{USER}/labels", json=label)
         assert created.status_code == 201, created.text
+        again = client.post(f"/learner/{USER}/labels", json=label)  # a retried request
+        assert again.status_code == 201 and again.json() == created.json()
         for bad, code in (
             ({**label, "word_index": 9}, 404),
             ({**label, "turn_id": "0" * 36}, 404),

@@ -120,6 +120,7 @@ def test_voice_note_round_trip_gives_feedback_text_and_two_real_voice_notes(
         f"r:{_turn_id(text_reply)}",
         f"t:{_turn_id(text_reply)}",
         f"w:{_turn_id(text_reply)}",  # hear it right: words were flagged
+        f"v:{_turn_id(text_reply)}",  # wrong verdict? words were judged
         "h:0",
     }
     for voice in (coaching, reply):
@@ -337,6 +338,37 @@ def test_hear_it_right_sends_the_flagged_words_said_slowly_and_only_when_some_we
     user.send_voice(voice_ogg, duration=2)
     clean, *_ = user.wait_for_messages(3, timeout=WAIT)
     assert not any(data.startswith("w:") for data in buttons(clean)), buttons(clean)
+
+
+def test_a_learner_who_agreed_corrects_a_verdict_and_the_backend_keeps_the_label(
+    bot: ServiceProcess, emulator: EmulatorHandle, stub_backend: Any, voice_ogg: bytes
+) -> None:
+    user = learner(emulator, 1506)
+    user.send_voice(voice_ogg, duration=2)
+    before, *_ = user.wait_for_messages(3, timeout=WAIT)
+    user.press_button(before["message_id"], f"v:{_turn_id(before)}")
+    [ask] = user.wait_for_messages(1, timeout=WAIT)
+    assert "May I keep the notes you correct" in ask["text"]
+    user.press_button(ask["message_id"], "c:yes")
+    eventually(
+        lambda: "From your next voice note on" in message_by_id(user, ask["message_id"])["text"]
+    )
+    [agreed] = [r for r in stub_backend.requests("/learner/1506") if r["method"] == "PATCH"][-1:]
+    assert agreed["json"] == {"label_consent": True} and agreed["status"] == 200
+
+    user.send_voice(voice_ogg, duration=2)  # kept: the learner agreed before sending it
+    feedback, *_ = user.wait_for_messages(3, timeout=WAIT)
+    turn = _turn_id(feedback)
+    user.press_button(feedback["message_id"], f"v:{turn}")
+    [which] = user.wait_for_messages(1, timeout=WAIT)
+    assert "Which word did I judge wrong?" in which["text"]
+    words = buttons(which)
+    assert words[f"x:{turn}:1"] == "⚠️ tink" and words[f"x:{turn}:3"] == "✅ trees", words
+    user.press_button(which["message_id"], f"x:{turn}:1")
+    eventually(lambda: "you said “tink” right" in message_by_id(user, which["message_id"])["text"])
+    [label] = stub_backend.requests("/learner/1506/labels")
+    assert label["json"] == {"turn_id": turn, "word_index": 1, "correction": "said_right"}
+    assert label["status"] == 201
 
 
 def test_eight_quick_presses_on_replay_send_the_voice_notes_once(

@@ -134,6 +134,9 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "btn_replay": {"en": "🔊 Replay", "pt": "🔊 Ouvir de novo"},
     "btn_try_again": {"en": "🔁 Try again", "pt": "🔁 Tentar de novo"},
     "btn_hear_right": {"en": "🎯 Hear it right", "pt": "🎯 Ouvir o certo"},
+    "btn_wrong_verdict": {"en": "🙋 Wrong verdict?", "pt": "🙋 Avaliei errado?"},
+    "btn_consent_yes": {"en": "✅ Yes, keep them", "pt": "✅ Pode guardar"},
+    "btn_consent_no": {"en": "No, thanks", "pt": "Agora não"},
     "btn_history": {"en": "📜 History", "pt": "📜 Histórico"},
     "btn_newer": {"en": "◀ Newer", "pt": "◀ Mais recentes"},
     "btn_older": {"en": "Older ▶", "pt": "Mais antigas ▶"},
@@ -190,6 +193,50 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "unexpected": {
         "en": "💥 Something went wrong on my side. Please try again.",
         "pt": "💥 Algo deu errado do meu lado. Tente de novo, por favor.",
+    },
+    "label_which_word": {
+        "en": "🙋 Which word did I judge wrong? Tap it:",
+        "pt": "🙋 Qual palavra eu avaliei errado? Toque nela:",
+    },
+    "label_not_latest": {
+        "en": "🙋 I can only take corrections on your latest voice note.",
+        "pt": "🙋 Só consigo receber correções do seu último áudio.",
+    },
+    "label_consent_ask": {
+        "en": "🙋 To learn from your correction I keep that voice note with my verdict and your "
+        "correction, as an example to test the coach against. It is never shared, and /delete "
+        "erases it. May I keep the notes you correct, from your next one on?",
+        "pt": "🙋 Pra aprender com a sua correção, eu guardo o áudio junto com a minha avaliação "
+        "e a sua correção, como exemplo pra testar o coach. Nunca é compartilhado, e o /delete "
+        "apaga tudo. Posso guardar os áudios que você corrigir, a partir do próximo?",
+    },
+    "label_consent_given": {
+        "en": "✅ Thanks! From your next voice note on, tap 🙋 under the feedback when I judge "
+        "a word wrong.",
+        "pt": "✅ Valeu! A partir do próximo áudio, toque em 🙋 embaixo da avaliação quando eu "
+        "avaliar uma palavra errado.",
+    },
+    "label_consent_declined": {
+        "en": "No problem: I keep none of your notes.",
+        "pt": "Sem problema: não guardo nenhum áudio seu.",
+    },
+    "label_saved_said_right": {
+        "en": "✅ Thanks, noted: you said “{word}” right and I got it wrong. It goes into the "
+        "examples I am tested against.",
+        "pt": "✅ Valeu, anotado: você falou “{word}” certo e eu avaliei errado. Isso entra nos "
+        "exemplos que uso pra me testar.",
+    },
+    "label_saved_said_wrong": {
+        "en": "✅ Thanks, noted: “{word}” was not quite right and I missed it. It goes into the "
+        "examples I am tested against.",
+        "pt": "✅ Valeu, anotado: “{word}” não saiu certo e eu deixei passar. Isso entra nos "
+        "exemplos que uso pra me testar.",
+    },
+    "label_note_gone": {
+        "en": "🙋 I don't have that voice note any more: I keep only the notes sent after you "
+        "agreed, for 48 hours. Send it again and correct me on the new one.",
+        "pt": "🙋 Esse áudio eu não tenho mais: só guardo os áudios enviados depois que você "
+        "concordou, por 48 horas. Mande de novo e me corrija no novo.",
     },
     "nothing_to_hear": {
         "en": "🎯 Every word of that note came through well: nothing to practise there.",

@@ -626,6 +626,20 @@ class Store:
             if wav is None:
                 raise NoAudioError(turn_id)
             word = words[word_index]
+            earlier = (
+                await conn.execute(
+                    select(Label.label_id).where(
+                        Label.telegram_user_id == telegram_user_id,
+                        Label.turn_id == turn_id,
+                        Label.word_index == word_index,
+                    )
+                )
+            ).scalar()
+            if earlier is not None:  # a repeat (a retried request): one label, the last word
+                await conn.execute(
+                    update(Label).where(Label.label_id == earlier).values(correction=correction)
+                )
+                return int(earlier)
             result = await conn.execute(
                 insert(Label)
                 .values(

@@ -63,11 +63,15 @@ from phonicflow_common.contract import (
     CreateSessionResponse,
     HistoryItem,
     HistoryResponse,
+    LabelCreated,
+    LabelRequest,
+    Learner,
     LearnerDeleted,
     LearnerExport,
     LearnerSession,
     LearnerSettings,
     LearnerSettingsUpdate,
+    LearnerUpdate,
     PracticeItem,
     ProcessResponse,
     ProgressResponse,
@@ -414,6 +418,21 @@ class BackendClient:
             "PATCH", f"/learner/{telegram_user_id}/settings", json_body=body
         )
         return _parse(answer, LearnerSettings)
+
+    async def update_learner(self, telegram_user_id: int, changes: LearnerUpdate) -> Learner:
+        """PATCH /learner/{id} with the fields set in ``changes`` (language, labelling
+        consent); with none, the record as it is (made if new)."""
+        body = changes.model_dump(mode="json", exclude_unset=True)
+        answer = await self._request("PATCH", f"/learner/{telegram_user_id}", json_body=body)
+        return _parse(answer, Learner)
+
+    async def add_label(self, telegram_user_id: int, label: LabelRequest) -> LabelCreated:
+        """POST /learner/{id}/labels: the learner says a verdict was wrong (a repeat makes no
+        second label). BackendRejected 403 ``consent_required``; NotFound ``unknown_turn`` or
+        ``note_unavailable``."""
+        path = f"/learner/{telegram_user_id}/labels"
+        answer = await self._request("POST", path, json_body=label.model_dump(mode="json"))
+        return _parse(answer, LabelCreated)
 
     async def export(self, telegram_user_id: int) -> LearnerExport | None:
         """GET /learner/{id}/export: everything stored about the learner; None if nothing."""

@@ -13,22 +13,27 @@ import logging
 
 from telegram import Update
 
+from phonicflow_bot.clients.backend import BackendRejected, NotFound
 from phonicflow_bot.clients.sessions import STATE_PRACTICE
 from phonicflow_bot.context import BotContext
 from phonicflow_bot.formatting import escape
 from phonicflow_bot.handlers.common import (
+    CONSENT,
     DELETE,
     HEAR,
     HISTORY,
+    LABEL,
     LANGUAGE,
     PRACTICE,
     REPLAY,
     TRY_AGAIN,
+    WRONG,
     Handler,
     answered,
     begin,
     button_argument,
     chat_id,
+    consent_keyboard,
     edit_html,
     fetch_voice,
     language_of,
@@ -36,10 +41,16 @@ from phonicflow_bot.handlers.common import (
     send_history_page,
     send_html,
     send_voice,
+    words_keyboard,
 )
 from phonicflow_bot.i18n import as_language, text
 from phonicflow_bot.telemetry import stage
-from phonicflow_common.contract import AUDIO_TYPES, LearnerSettingsUpdate
+from phonicflow_common.contract import (
+    AUDIO_TYPES,
+    LabelRequest,
+    LearnerSettingsUpdate,
+    LearnerUpdate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +130,70 @@ async def hear_it_right(update: Update, context: BotContext) -> None:
 
 
 @answered
+async def wrong_verdict(update: Update, context: BotContext) -> None:
+    """ "Wrong verdict?": the words of the latest note to pick from, once the learner agreed
+    that corrected notes may be kept (asked here the first time)."""
+    session = await begin(update, context)
+    chat, lang = chat_id(update), session.language
+    last = session.last_result()
+    if last is None or last.turn_id != button_argument(update) or last.pronunciation is None:
+        await send_html(context, chat, text(lang, "label_not_latest"))
+        return
+    with stage("backend", call="learner"):
+        learner = await context.services.backend.update_learner(session.user_id, LearnerUpdate())
+    if not learner.label_consent:
+        await send_html(context, chat, text(lang, "label_consent_ask"), consent_keyboard(lang))
+        return
+    await send_html(context, chat, text(lang, "label_which_word"), words_keyboard(last))
+
+
+@answered
+async def word_was_wrong(update: Update, context: BotContext) -> None:
+    """The learner tapped the word whose verdict was wrong: a flagged word was said right, a
+    passed one was not. The backend keeps the note, verdict and correction as a label."""
+    session = await begin(update, context)
+    lang = session.language
+    turn_id, _, index = button_argument(update).partition(":")
+    last = session.last_result()
+    if last is None or last.turn_id != turn_id or last.pronunciation is None:
+        await edit_html(update, text(lang, "label_not_latest"))
+        return
+    words = last.pronunciation.words
+    if not index.isdigit() or int(index) >= len(words):
+        return  # not a button this bot made
+    word = words[int(index)]
+    correction = "said_right" if word.needs_work else "said_wrong"
+    request = LabelRequest(turn_id=turn_id, word_index=int(index), correction=correction)
+    try:
+        with stage("backend", call="add_label"):
+            await context.services.backend.add_label(session.user_id, request)
+    except NotFound:
+        await edit_html(update, text(lang, "label_note_gone"))
+        return
+    except BackendRejected as exc:
+        if exc.code != "consent_required":
+            raise
+        await edit_html(update, text(lang, "label_consent_ask"), consent_keyboard(lang))
+        return
+    log.info("verdict corrected", extra={"correction": correction, "verdict": word.error})
+    await edit_html(update, text(lang, f"label_saved_{correction}", word=escape(word.expected)))
+
+
+@answered
+async def label_consent(update: Update, context: BotContext) -> None:
+    """Yes: notes sent from now on are kept (48 h) so they can be corrected. No: none are, and
+    any kept under an earlier yes are deleted."""
+    session = await begin(update, context)
+    agreed = button_argument(update) == "yes"
+    with stage("backend", call="learner"):
+        await context.services.backend.update_learner(
+            session.user_id, LearnerUpdate(label_consent=agreed)
+        )
+    key = "label_consent_given" if agreed else "label_consent_declined"
+    await edit_html(update, text(session.language, key))
+
+
+@answered
 async def try_again(update: Update, context: BotContext) -> None:
     """Re-arm the same target sentence (drills), or invite another free attempt."""
     session = await begin(update, context)
@@ -154,6 +229,9 @@ async def unknown(update: Update, context: BotContext) -> None:
 BUTTONS: dict[str, Handler] = {
     REPLAY: replay,
     HEAR: hear_it_right,
+    WRONG: wrong_verdict,
+    LABEL: word_was_wrong,
+    CONSENT: label_consent,
     TRY_AGAIN: try_again,
     HISTORY: history_page,
     DELETE: delete,

@@ -17,7 +17,9 @@ button kind (each has its own ``CallbackQueryHandler``, see :mod:`phonicflow_bot
 - ``h:<page>`` a /history page;  ``d:yes`` / ``d:no`` confirm /delete;
 - ``l:en`` / ``l:pt`` interface language;  ``p:next`` another practice sentence;
 - ``f:<turn_id>`` a drill note that was not the sentence, scored as free speech instead;
-- ``w:<turn_id>`` "hear it right": the words the turn flagged, said slowly.
+- ``w:<turn_id>`` "hear it right": the words the turn flagged, said slowly;
+- ``v:<turn_id>`` "wrong verdict?": pick the word; ``x:<turn_id>:<word index>`` that word's
+  verdict was wrong (a labelled example); ``c:yes`` / ``c:no`` keep corrected notes or not.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ REPLAY, TRY_AGAIN, HISTORY, DELETE, LANGUAGE, PRACTICE = "r", "t", "h", "d", "l"
 FREE_SPEECH = "f"
 #: "hear it right": the turn's flagged words said slowly
 HEAR = "w"
+#: "wrong verdict?" (pick the word), the word picked, consent to keep corrected notes
+WRONG, LABEL, CONSENT = "v", "x", "c"
 #: The callback data of "yes, delete everything".
 ERASE = f"{DELETE}:yes"
 
@@ -313,28 +317,57 @@ async def send_reference_audio(context: BotContext, chat: int, sentence_id: str)
 
 
 def feedback_keyboard(lang: str, result: ProcessResponse) -> InlineKeyboardMarkup:
-    """Replay, try again, history; "hear it right" when a word was flagged; after a drill also
-    the next sentence (same sound, or the next one once this one is mastered)."""
+    """Replay, try again; "hear it right" when a word needs work and "wrong verdict?" when
+    words were judged; after a drill the next sentence (same sound, or the next one once this
+    one is mastered); history."""
     turn_id = result.turn_id
-    last_row = [InlineKeyboardButton(text(lang, "btn_history"), callback_data=f"{HISTORY}:0")]
+
+    def button(key: str, data: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text(lang, key), callback_data=data)
+
+    rows = [[button("btn_replay", f"{REPLAY}:{turn_id}"),
+             button("btn_try_again", f"{TRY_AGAIN}:{turn_id}")]]  # fmt: skip
+    judged = result.pronunciation is not None and any(w.scored for w in result.pronunciation.words)
+    verdicts = []
     if result.pronunciation is not None and result.pronunciation.words_to_hear():
-        last_row.insert(
-            0, InlineKeyboardButton(text(lang, "btn_hear_right"), callback_data=f"{HEAR}:{turn_id}")
-        )
+        verdicts.append(button("btn_hear_right", f"{HEAR}:{turn_id}"))
+    if judged:
+        verdicts.append(button("btn_wrong_verdict", f"{WRONG}:{turn_id}"))
+    if verdicts:
+        rows.append(verdicts)
+    last_row = [button("btn_history", f"{HISTORY}:0")]
     if result.target_text:
-        last_row.insert(
-            0,
-            InlineKeyboardButton(text(lang, "btn_next_sentence"), callback_data=f"{PRACTICE}:next"),
+        last_row.insert(0, button("btn_next_sentence", f"{PRACTICE}:next"))
+    rows.append(last_row)
+    return InlineKeyboardMarkup(rows)
+
+
+#: Words offered as buttons after "wrong verdict?" (Telegram allows 100 buttons).
+MAX_WORD_BUTTONS = 30
+
+
+def words_keyboard(result: ProcessResponse) -> InlineKeyboardMarkup:
+    """One button per judged word of the turn, marked as the feedback marked it, three a row:
+    the learner taps the one the coach got wrong."""
+    assert result.pronunciation is not None
+    words = [(i, w) for i, w in enumerate(result.pronunciation.words) if w.scored]
+    buttons = [
+        InlineKeyboardButton(
+            f"{'⚠️' if w.needs_work else '✅'} {w.expected[:40]}",
+            callback_data=f"{LABEL}:{result.turn_id}:{i}",
         )
+        for i, w in words[:MAX_WORD_BUTTONS]
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+
+
+def consent_keyboard(lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(text(lang, "btn_replay"), callback_data=f"{REPLAY}:{turn_id}"),
-                InlineKeyboardButton(
-                    text(lang, "btn_try_again"), callback_data=f"{TRY_AGAIN}:{turn_id}"
-                ),
-            ],
-            last_row,
+                InlineKeyboardButton(text(lang, "btn_consent_yes"), callback_data=f"{CONSENT}:yes"),
+                InlineKeyboardButton(text(lang, "btn_consent_no"), callback_data=f"{CONSENT}:no"),
+            ]
         ]
     )
 
