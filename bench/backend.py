@@ -40,7 +40,7 @@ TEXT = (
     "I think three trees are there. The weather is nice today, so we walked to the park. "
     "My brother works in a big office and he likes his job. "
 )
-STAGES = ("stt", "scoring", "coaching", "translation", "tts", "total")
+STAGES = ("stt", "scoring", "second_opinion", "coaching", "translation", "tts", "total")
 
 
 def note(seconds: float) -> bytes:

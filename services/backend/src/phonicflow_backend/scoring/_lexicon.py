@@ -85,6 +85,10 @@ class Lexicon:
     def known(self, word: str) -> bool:
         return word in self._entries
 
+    def entries(self) -> dict[str, list[Phones]]:
+        """The dictionary's words and pronunciations (not the espeak-spelled ones)."""
+        return self._entries
+
     def lookup(self, word: str) -> list[Phones]:
         """All pronunciations of ``word`` (dictionary order: the most common first)."""
         with self._lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from phonicflow_common.catalogue import ErrorEntry
 
@@ -36,6 +36,9 @@ class WordResult:
     tip_pt: str
     #: False when the word could not be scored (not in the dictionary and no spelling found)
     scored: bool = True
+    #: the score before a flag capped it at ``flagged_score_cap`` (a verdict overturned by the
+    #: second opinion gets it back); None when not capped
+    uncapped_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,11 @@ DEFAULT_LOOP_THREADS = 2
 DEFAULT_MAX_DECODER_WORDS = 50_000
 #: how long espeak-ng may take to spell an unknown word, seconds
 DEFAULT_ESPEAK_TIMEOUT = 5.0
+#: the second opinion (_second_opinion.py): a flag whose variant sentence is this many nats
+#: less probable than the sentence as written is dropped; an unflagged word whose real-word
+#: variant sentence is this many nats more probable is flagged (0: off)
+DEFAULT_WHISPER_DROP_NATS = 12.0
+DEFAULT_WHISPER_ADD_NATS = 2.0
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,8 @@ class ScorerConfig:
     omitted_frames_per_phone: float = DEFAULT_OMITTED_FRAMES_PER_PHONE
     omitted_below: float = DEFAULT_OMITTED_BELOW
     flagged_score_cap: float = DEFAULT_FLAGGED_SCORE_CAP
+    whisper_drop_nats: float = DEFAULT_WHISPER_DROP_NATS
+    whisper_add_nats: float = DEFAULT_WHISPER_ADD_NATS
     #: error slugs to leave out of the variant grammar (e.g. to switch a noisy rule off)
     disabled_errors: frozenset[str] = field(default_factory=frozenset)
 
@@ -140,4 +150,11 @@ class PronunciationScorer(Protocol):
 
         Raises ScoringError on unusable input; never hangs.
         """
+        ...
+
+    def second_opinion(
+        self, assessment: Assessment, expected_text: str, model: Any
+    ) -> tuple[Assessment, list[Any]]:
+        """``assessment`` revised by a model that knows words (a ``SentenceModel`` of
+        _second_opinion.py, bound to the same note), and the opinions it gave."""
         ...
