@@ -33,8 +33,6 @@ from ._text import Token, tokenize
 from ._types import Assessment, ScorerConfig, WordResult
 from ._variants import Variant, variants
 
-#: real words tried per variant (homophones: "seat", "cete")
-MAX_SPELLINGS = 3
 #: error types whose variants the second opinion asks about
 ASKED = frozenset(
     ["th_to_t", "th_to_d", "th_to_f", "th_to_s", "th_to_z", "h_as_r", "r_as_h", "h_dropped",
@@ -115,7 +113,11 @@ def candidates(
                 w for w in spellings.of(variant.phones) if w != token.key and model.is_common(w)
             ]
             found.extend(Candidate(index, variant, spelling, flagged) for spelling in real)
-    return tokens, found
+    # two variants with the same phones ("de" for th_to_d twice) ask the same sentence once
+    unique: dict[tuple[int, str, bool], Candidate] = {}
+    for c in found:
+        unique.setdefault((c.index, c.spelling, c.flagged), c)
+    return tokens, list(unique.values())
 
 
 def _sentence(tokens: list[Token], index: int | None = None, spelling: str = "") -> str:
