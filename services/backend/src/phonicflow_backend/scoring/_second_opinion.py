@@ -22,7 +22,6 @@ half is off); docs/scoring.md has the measurements.
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -71,22 +70,17 @@ class Opinion:
 
 
 class Spellings:
-    """Words of the dictionary by pronunciation: which variants are real words."""
+    """Words of the dictionary by pronunciation: which variants are real words (built once,
+    0.2 s and 17 MB, when the scorer loads)."""
 
     def __init__(self, lexicon: Lexicon) -> None:
-        self._lexicon = lexicon
-        self._by_phones: dict[Phones, list[str]] | None = None
-        self._lock = threading.Lock()
+        self._by_phones: dict[Phones, list[str]] = {}
+        for word, prons in lexicon.entries().items():
+            if word.isalpha():
+                for pron in prons:
+                    self._by_phones.setdefault(pron, []).append(word)
 
     def of(self, phones: Phones) -> list[str]:
-        with self._lock:
-            if self._by_phones is None:
-                index: dict[Phones, list[str]] = {}
-                for word, prons in self._lexicon.entries().items():
-                    if word.isalpha():
-                        for pron in prons:
-                            index.setdefault(pron, []).append(word)
-                self._by_phones = index
         return self._by_phones.get(phones, [])
 
 
