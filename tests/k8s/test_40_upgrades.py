@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import json
 import os
 import time
 
@@ -77,6 +78,9 @@ def test_a_rollback_restores_the_previous_images_and_the_bot_still_answers(
     k8s_release.rollback(previous)
     for component in ROLLING:
         assert k8s_release.image(component).endswith(f":{IMAGE_TAG}"), component
+    # the next test upgrades from these: with the rolled-back-from values it changed the images
+    # of the backend, converter and workers (and the webhook test saw them restart)
+    assert NEXT_TAG not in json.dumps(k8s_release.values), "the release's values are what runs"
     learner = k8s_system.emulator.client.user(next(_users), first_name="Fabi")
     learner.send_voice(*voice_note("I want to speak English well"))
     assert "I heard" in learner.wait_for_messages(count=3, timeout=120)[0]["text"]

@@ -323,9 +323,15 @@ class Release:
         return self._helm_with_values("upgrade", values, *extra)
 
     def rollback(self, revision: int) -> str:
-        return self.cluster.helm(
+        """``helm rollback``; :attr:`values` become that revision's, so a later upgrade starts
+        from what runs (not from the values rolled back from, which would change images)."""
+        out = self.cluster.helm(
             "rollback", self.name, str(revision), "-n", self.namespace, "--wait", "--timeout", "10m"
         ).stdout
+        self.values = json.loads(
+            self.cluster.helm("get", "values", self.name, "-n", self.namespace, "-o", "json").stdout
+        )
+        return out
 
     def test(self, timeout: str = "5m") -> subprocess.CompletedProcess[str]:
         return self.cluster.helm(
