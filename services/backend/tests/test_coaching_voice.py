@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,11 +31,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StubBack
         yield stub
 
 
-def coaching_voice(
-    backend: StubBackend, client: httpx.Client, session: str
-) -> list[tuple[str, str]]:
-    """What the coaching voice note of one drill note says, part by part."""
-    backend.engines.spoken.clear()
+def drill_note(client: httpx.Client, session: str) -> dict[str, Any]:
+    """The answer to one drill note of the session."""
     response = client.post(
         "/process",
         headers={"session_id": session},
@@ -42,7 +40,16 @@ def coaching_voice(
         data={"target_text": DRILL},
     )
     assert response.status_code == 200, response.text
-    body = response.json()
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def coaching_voice(
+    backend: StubBackend, client: httpx.Client, session: str
+) -> list[tuple[str, str]]:
+    """What the coaching voice note of one drill note says, part by part."""
+    backend.engines.spoken.clear()
+    body = drill_note(client, session)
     assert body["coaching_audio_path"]
     # the conversational reply is spoken too (beside the coaching), in English
     reply = (body["conversational_response"], "en")
@@ -88,12 +95,7 @@ def test_hear_it_right_says_the_flagged_words_slowly_and_only_those(
         session = client.post("/bot/session", json={"telegram_user_id": 4102}).json()
         sid = session["session_id"]
         backend.engines.errors = {"think": "th_to_t", "so": "vowel_insertion"}
-        first = client.post(
-            "/process",
-            headers={"session_id": sid},
-            files={"file": ("n.wav", tone_wav(1.0), "audio/wav")},
-            data={"target_text": DRILL},
-        ).json()
+        first = drill_note(client, sid)
         backend.engines.spoken.clear()
         said = client.get(f"/audio/{sid}/words", params={"turn_id": first["turn_id"]})
         assert said.status_code == 200 and said.headers["content-type"] == "audio/wav"
@@ -101,12 +103,7 @@ def test_hear_it_right_says_the_flagged_words_slowly_and_only_those(
         assert backend.engines.spoken == [("think", "en slow"), ("so", "en slow")]
 
         backend.engines.errors = {}  # a note said well: nothing to hear
-        clean = client.post(
-            "/process",
-            headers={"session_id": sid},
-            files={"file": ("n.wav", tone_wav(1.0), "audio/wav")},
-            data={"target_text": DRILL},
-        ).json()
+        clean = drill_note(client, sid)
         nothing = client.get(f"/audio/{sid}/words", params={"turn_id": clean["turn_id"]})
         assert nothing.status_code == 404 and nothing.json()["code"] == "nothing_to_hear"
 

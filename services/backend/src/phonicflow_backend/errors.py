@@ -67,6 +67,7 @@ def _allowed_methods(request: Request) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     from phonicflow_backend.db.store import NoAudioError, UnknownSessionError, is_unavailable
+    from phonicflow_backend.tts import TtsError
     from phonicflow_backend.turns import TurnRejected
 
     @app.exception_handler(StarletteHTTPException)
@@ -105,6 +106,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def no_audio(request: Request, exc: NoAudioError) -> JSONResponse:
         kind = request.query_params.get("audio_type", "coaching")
         return JSONResponse(error_body(f"no {kind} audio for that turn", "no_audio"), 404)
+
+    @app.exception_handler(TtsError)
+    async def tts_failed(request: Request, exc: TtsError) -> JSONResponse:
+        # reference audio and "hear it right" (a turn's own speech degrades instead)
+        return JSONResponse(
+            error_body(f"text to speech failed: {exc}", "tts_unavailable"),
+            503,
+            headers={"Retry-After": RETRY_AFTER_S},
+        )
 
     @app.exception_handler(SQLAlchemyError)
     async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:

@@ -328,7 +328,7 @@ class Pipeline:
     ) -> Assessment:
         """The verdicts checked against Whisper's sense of the words (scoring/_second_opinion.py);
         the scorer's own when Whisper did not run or the check fails."""
-        if heard.sentences is None or not assessment.aligned:
+        if heard.sentences is None:
             return assessment
         sentences = heard.sentences
 

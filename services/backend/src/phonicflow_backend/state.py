@@ -23,6 +23,7 @@ from phonicflow_backend.db.store import SessionInfo, Store, parse_session_id
 from phonicflow_backend.errors import ApiError
 from phonicflow_backend.metrics import Metrics
 from phonicflow_backend.pipeline import Pipeline
+from phonicflow_backend.tts import TextToSpeech
 from phonicflow_backend.turns import Turns
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -48,6 +49,14 @@ class AppState:
         if self.pipeline is None:
             raise ApiError(503, "not_ready", f"not ready: {self.not_ready_reason()}")
         return self.pipeline
+
+    def require_tts(self) -> TextToSpeech:
+        """The TTS engine (a 503 when it is switched off; a failing one raises TtsError, which
+        the error handlers answer 503 ``tts_unavailable``)."""
+        tts = self.require_pipeline().engines.tts
+        if tts is None:
+            raise ApiError(503, "tts_unavailable", "text to speech is switched off")
+        return tts
 
     async def session(self, session_id: str) -> SessionInfo:
         """An existing session, by its canonical id (UnknownSessionError → 404 otherwise)."""

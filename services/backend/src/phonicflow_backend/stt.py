@@ -163,17 +163,26 @@ class WhisperSentences:
     SentenceModel, and the drill sentence's probability."""
 
     def __init__(self, model: Any, audio: Any, encoded: Any = None) -> None:
-        from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
 
-        features = model.feature_extractor(audio)
-        self._frames = int(features.shape[-1])
-        self._encoded = encoded if encoded is not None else model.encode(pad_or_trim(features))
-        self._model = model
+        self._model, self._audio, self._encoded = model, audio, encoded
+        self._frames: int | None = None
         self._tokenizer = Tokenizer(
             model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en"
         )
         self._start = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+
+    def _prepared(self) -> tuple[Any, int]:
+        """The encoder output and the note's feature frames, made on first use: a note nobody
+        asks about (free speech said to be unsure, the second opinion off) costs nothing."""
+        if self._frames is None:
+            from faster_whisper.audio import pad_or_trim
+
+            features = self._model.feature_extractor(self._audio)
+            self._frames = int(features.shape[-1])
+            if self._encoded is None:
+                self._encoded = self._model.encode(pad_or_trim(features))
+        return self._encoded, self._frames
 
     def is_common(self, word: str) -> bool:
         """One token of Whisper's vocabulary: an everyday word, not a rare name."""
@@ -183,7 +192,8 @@ class WhisperSentences:
         import numpy as np
 
         tokens = self._tokenizer.encode(" " + " ".join(text.split()))
-        [result] = self._model.model.align(self._encoded, self._start, [tokens], self._frames)
+        encoded, frames = self._prepared()
+        [result] = self._model.model.align(encoded, self._start, [tokens], frames)
         return np.log(np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-9))
 
     def logprobs(self, texts: Sequence[str]) -> list[float]:

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from phonicflow_backend.coaching import VoicePart
 from phonicflow_backend.db.store import UnknownTurnError, parse_session_id
 from phonicflow_backend.errors import ApiError, error_responses
 from phonicflow_backend.state import StateDep, require_bot_key
-from phonicflow_backend.tts import TtsError, speak_script
+from phonicflow_backend.tts import speak_script
 from phonicflow_common.contract import AudioType, DeleteResponse, HistoryItem, HistoryResponse
 
 router = APIRouter(dependencies=[Depends(require_bot_key)], tags=["conversations"])
@@ -87,13 +88,8 @@ async def words_said_right(
     words = pronunciation.words_to_hear() if pronunciation is not None else []
     if not words:
         raise ApiError(404, "nothing_to_hear", "this turn flagged no word")
-    tts = state.require_pipeline().engines.tts
-    if tts is None:
-        raise ApiError(503, "tts_unavailable", "text to speech is switched off")
-    try:
-        wav = await speak_script(tts, [(word, "en") for word in words], gap_seconds=0.8, slow=True)
-    except TtsError as exc:
-        raise ApiError(503, "tts_unavailable", f"text to speech failed: {exc}") from None
+    parts: list[VoicePart] = [(word, "en") for word in words]
+    wav = await speak_script(state.require_tts(), parts, gap_seconds=0.8, slow=True)
     return Response(wav, media_type="audio/wav")
 
 

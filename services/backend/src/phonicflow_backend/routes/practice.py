@@ -17,7 +17,6 @@ from phonicflow_backend.practice import (
     normalize_focus,
 )
 from phonicflow_backend.state import StateDep, require_bot_key
-from phonicflow_backend.tts import TtsError
 from phonicflow_common.contract import PracticeItem, PracticeReason
 
 router = APIRouter(dependencies=[Depends(require_bot_key)], tags=["practice"])
@@ -80,12 +79,6 @@ async def practice_audio(state: StateDep, item_id: str) -> Response:
         raise ApiError(404, "unknown_practice_item", f"no practice item {item_id!r}")
     cached = state.practice_audio.get(item.id)
     if cached is None:
-        tts = state.require_pipeline().engines.tts
-        if tts is None:
-            raise ApiError(503, "tts_unavailable", "text to speech is switched off")
-        try:
-            cached = await tts.speak(item.text, "en")
-        except TtsError as exc:
-            raise ApiError(503, "tts_unavailable", f"text to speech failed: {exc}") from None
+        cached = await state.require_tts().speak(item.text, "en")
         state.practice_audio[item.id] = cached
     return Response(cached, media_type="audio/wav")

@@ -123,7 +123,8 @@ def _sentence(tokens: list[Token], index: int | None = None, spelling: str = "")
 
 
 def opinions(tokens: list[Token], found: list[Candidate], model: SentenceModel) -> list[Opinion]:
-    """One batched question to the model: each candidate's delta."""
+    """Each candidate's delta: the sentence as written and every variant sentence, asked of
+    the model in one call."""
     if not found:
         return []
     texts = [_sentence(tokens), *(_sentence(tokens, c.index, c.spelling) for c in found)]
