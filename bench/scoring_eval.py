@@ -48,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.set:
         name, value = item.split("=", 1)
         kind = type(getattr(defaults, name))
-        overrides[name] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+        if kind is bool:
+            overrides[name] = value.lower() in ("1", "true", "yes")
+        elif kind is frozenset:  # --set disabled_errors=ng_to_n,ae_eh_confusion
+            overrides[name] = frozenset(filter(None, value.split(",")))
+        else:
+            overrides[name] = kind(value)
     config = dataclasses.replace(defaults, **overrides)
     parts = ["tuning", "held_out"] if args.part == "all" else [args.part]
     families = {f: FAMILIES[f] for f in args.families.split(",")}

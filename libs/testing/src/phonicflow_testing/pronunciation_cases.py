@@ -69,6 +69,8 @@ TUNING: list[tuple[str, _Plants]] = [
         [
             (1, "final_ed_dropped", "W ER1 K", "work"),
             (4, "initial_vowel_insertion", "IH0 S K UW1 L", "iskool"),
+            (1, "ed_extra_syllable", "W ER1 K IH0 D", "work-id"),
+            (4, "final_l_vocalised", "S K UW1 W", "skoow"),
         ],
     ),
     (
@@ -76,6 +78,7 @@ TUNING: list[tuple[str, _Plants]] = [
         [
             (3, "h_dropped", "AE1 P IY0", "appy"),
             (4, "vowel_insertion", "D AO1 G IY0", "doggy"),
+            (3, "ae_eh_confusion", "HH EH1 P IY0", "heppy"),
         ],
     ),
     (
@@ -129,6 +132,7 @@ TUNING: list[tuple[str, _Plants]] = [
         [
             (2, "final_ed_dropped", "W AO1 K", "walk"),
             (1, "th_to_z", "F AA1 Z ER0", "fahzer"),
+            (2, "ed_extra_syllable", "W AO1 K IH0 D", "walk-id"),
         ],
     ),
     (
@@ -143,6 +147,7 @@ TUNING: list[tuple[str, _Plants]] = [
         [
             (4, "final_s_dropped", "K AE1 T", "cat"),
             (1, "final_ed_dropped", "P L EY1", "play"),
+            (1, "ed_extra_syllable", "P L EY1 IH0 D", "play-id"),
         ],
     ),
     (
@@ -157,6 +162,7 @@ TUNING: list[tuple[str, _Plants]] = [
         [
             (1, "t_to_ch", "CH IH1 P", "chip"),
             (3, "initial_vowel_insertion", "IH0 S M AO1 L", "issmall"),
+            (3, "final_l_vocalised", "S M AO1 W", "smaow"),
         ],
     ),
     (
@@ -178,6 +184,14 @@ TUNING: list[tuple[str, _Plants]] = [
         ],
     ),
     ("I walk every day", []),
+    (
+        "The man is singing a song",
+        [
+            (1, "ae_eh_confusion", "M EH1 N", "men"),
+            (3, "ng_to_n", "S IH1 NG IH0 N", "singin"),
+            (5, "ng_to_n", "S AO1 N", "sawn"),
+        ],
+    ),
 ]
 
 HELD_OUT: list[tuple[str, _Plants]] = [
@@ -198,6 +212,7 @@ HELD_OUT: list[tuple[str, _Plants]] = [
         "I have a black dog",
         [
             (3, "vowel_insertion", "B L AE1 K IY0", "blacky"),
+            (3, "ae_eh_confusion", "B L EH1 K", "bleck"),
             (3, "omitted", "", ""),
         ],
     ),
@@ -212,6 +227,7 @@ HELD_OUT: list[tuple[str, _Plants]] = [
         [
             (1, "final_s_dropped", "K AE1 T", "cat"),
             (3, "h_as_r", "R IH1 R", "rear"),
+            (1, "ae_eh_confusion", "K EH1 T S", "kets"),
         ],
     ),
     (
@@ -239,6 +255,7 @@ HELD_OUT: list[tuple[str, _Plants]] = [
         [
             (1, "final_ed_dropped", "K L IY1 N", "clean"),
             (0, "th_to_z", "Z EY1", "zay"),
+            (1, "ed_extra_syllable", "K L IY1 N IH0 D", "cleen-id"),
         ],
     ),
     (
@@ -284,6 +301,7 @@ HELD_OUT: list[tuple[str, _Plants]] = [
         [
             (1, "th_to_s", "S IH1 NG K", "sink"),
             (1, "th_to_t", "T IH1 NG K", "tink"),
+            (4, "ng_to_n", "R EY1 N IH0 N", "rainin"),
         ],
     ),
     (
@@ -291,6 +309,7 @@ HELD_OUT: list[tuple[str, _Plants]] = [
         [
             (1, "final_ed_dropped", "S T AA1 P", "stop"),
             (1, "initial_vowel_insertion", "IH0 S T AA1 P T", "istopped"),
+            (1, "ed_extra_syllable", "S T AA1 P IH0 D", "stop-id"),
         ],
     ),
     (
@@ -324,6 +343,20 @@ HELD_OUT: list[tuple[str, _Plants]] = [
         "The tea is hot",
         [
             (1, "t_to_ch", "CH IY1", "chee"),
+        ],
+    ),
+    (
+        "The king is young",
+        [
+            (1, "ng_to_n", "K IH1 N", "kin"),
+            (3, "ng_to_n", "Y AH1 N", "yun"),
+        ],
+    ),
+    (
+        "I feel well today",
+        [
+            (1, "final_l_vocalised", "F IY1 W", "feeu"),
+            (2, "final_l_vocalised", "W EH1 W", "weu"),
         ],
     ),
 ]

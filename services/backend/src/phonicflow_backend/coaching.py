@@ -195,6 +195,37 @@ _TIPS: dict[str, _Tip] = {
         'sem colocar "i" no final.',
         2,
     ),
+    "ed_extra_syllable": _Tip(
+        "In {words} the -ED became an extra syllable. After most sounds it is only a T or D "
+        "stuck to the word: worked is one syllable.",
+        'Em {words} o -ED virou uma sílaba a mais, tipo "work-ed". Na maioria das palavras ele '
+        'é só um T ou D colado no final: "worked" tem uma sílaba só.',
+        2,
+        ("work-ed", "worked"),
+    ),
+    "final_l_vocalised": _Tip(
+        "The L at the end of {words} sounded like a W. Finish with the tip of your tongue "
+        "touching the ridge behind your top teeth.",
+        'O L do final de {words} virou "u", como em "Brasil". Termine com a ponta da língua '
+        "atrás dos dentes de cima.",
+        2,
+    ),
+    "ng_to_n": _Tip(
+        "The NG at the end of {words} came out as an N. Lift the back of your tongue, not the "
+        "tip, and let the sound go through your nose.",
+        'O NG do final de {words} saiu como N. Suba o fundo da língua, não a ponta: "thing", '
+        'não "thin".',
+        2,
+        ("thing", "thin"),
+    ),
+    "ae_eh_confusion": _Tip(
+        'The A in {words} sounded like the E of "men". Drop your jaw more: the A of "man" is '
+        "wider and more open.",
+        'O A de {words} saiu como o É de "men". Abra mais a boca: o A de "man" fica entre o '
+        '"a" e o "é".',
+        3,
+        ("man", "men"),
+    ),
     "omitted": _Tip(
         "I didn't hear {words}. Try the sentence again a little slower, saying every word.",
         "Não consegui ouvir {words}. Tente de novo com calma, falando cada palavra.",

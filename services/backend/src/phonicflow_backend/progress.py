@@ -56,7 +56,10 @@ TREND_STEP = 0.2
 RECENT_DRILLS = 10
 
 # Slugs the practice groups do not name yet but whose family is plain.
-_MORE_SLUGS = {"th_to_z": "th", "initial_vowel_insertion": "vowel_insertion", "h_as_r": "h_r"}
+_MORE_SLUGS = {
+    "th_to_z": "th", "initial_vowel_insertion": "vowel_insertion", "h_as_r": "h_r",
+    "ed_extra_syllable": "final_s_ed", "ng_to_n": "vowel_insertion",
+}  # fmt: skip
 _WORD_EDGES = re.compile(r"^[^\w']+|[^\w']+$")
 _NOT_LETTERS = re.compile(r"[^a-z ]")
 

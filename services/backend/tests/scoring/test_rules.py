@@ -7,7 +7,7 @@ import pytest
 from phonicflow_backend.scoring import ERRORS
 from phonicflow_backend.scoring._lexicon import ipa_to_arpabet
 from phonicflow_backend.scoring._text import number_words, tokenize
-from phonicflow_backend.scoring._variants import RULES, variants
+from phonicflow_backend.scoring._variants import RULES, natives_say_it, variants
 from phonicflow_common.catalogue import ERROR_CATALOGUE, ERROR_TYPES, error_label, error_tip
 
 
@@ -58,6 +58,11 @@ def test_think_has_the_th_variants_brazilian_learners_say() -> None:
         ("worked", ("W", "ER", "K", "T"), "final_ed_dropped", "W ER K"),
         ("team", ("T", "IY", "M"), "t_to_ch", "CH IY M"),
         ("deep", ("D", "IY", "P"), "d_to_jh", "JH IY P"),
+        ("worked", ("W", "ER", "K", "T"), "ed_extra_syllable", "W ER K IH D"),
+        ("played", ("P", "L", "EY", "D"), "ed_extra_syllable", "P L EY IH D"),
+        ("feel", ("F", "IY", "L"), "final_l_vocalised", "F IY W"),
+        ("thing", ("TH", "IH", "NG"), "ng_to_n", "TH IH N"),
+        ("man", ("M", "AE", "N"), "ae_eh_confusion", "M EH N"),
     ],
 )
 def test_each_rule_rewrites_the_pronunciation(
@@ -70,6 +75,28 @@ def test_rules_do_not_fire_where_the_spelling_shows_no_such_ending() -> None:
     assert "final_s_dropped" not in by_slug("is", ("IH", "Z"))
     assert "final_ed_dropped" not in by_slug("bed", ("B", "EH", "D"))
     assert "vowel_insertion" not in by_slug("car", ("K", "AA", "R"))
+
+
+def test_the_new_rules_keep_to_the_words_they_are_about() -> None:
+    # -ed after t or d is already a syllable; "speed" is no past tense
+    assert "ed_extra_syllable" not in by_slug("wanted", ("W", "AO", "N", "T", "IH", "D"))
+    assert "ed_extra_syllable" not in by_slug("speed", ("S", "P", "IY", "D"))
+    assert "final_l_vocalised" not in by_slug("cold", ("K", "OW", "L", "D"))
+    assert "ng_to_n" not in by_slug("think", ("TH", "IH", "NG", "K"))
+    # the learner-facing spellings: "stop-ed", "feeu", "thin", "men"
+    heard = {v.slug: v.heard for v in variants("stopped", [("S", "T", "AA", "P", "T")])}
+    assert heard["ed_extra_syllable"] == "stop-ed"
+    assert {v.slug: v.heard for v in variants("small", [("S", "M", "AO", "L")])}[
+        "final_l_vocalised"
+    ] == "smau"
+    assert {v.slug: v.heard for v in variants("thing", [("TH", "IH", "NG")])}["ng_to_n"] == "thin"
+
+
+def test_function_words_natives_reduce_get_no_vowel_verdict() -> None:
+    # "and" said "end", "has" said "hes": how natives reduce them, never an error
+    assert natives_say_it("and", "ae_eh_confusion") and natives_say_it("has", "h_dropped")
+    assert not natives_say_it("man", "ae_eh_confusion")
+    assert not natives_say_it("the", "th_to_d")
 
 
 def test_the_unstressed_final_y_gets_no_i_ih_variant_but_a_stressed_one_keeps_it() -> None:

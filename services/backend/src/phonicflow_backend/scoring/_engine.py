@@ -42,7 +42,7 @@ from ._lexicon import Lexicon, Phones
 from ._second_opinion import Opinion, SentenceModel, Spellings, candidates, opinions, revise
 from ._text import Token, tokenize
 from ._types import Assessment, ScorerConfig, ScoringError, WordResult
-from ._variants import Variant, variants
+from ._variants import FUNCTION_WORDS, Variant, natives_say_it, variants
 
 #: the acoustic model's input rate; other rates are rejected rather than silently misread
 MODEL_SAMPLE_RATE = 16000
@@ -111,32 +111,6 @@ _LOOP_CONFIRMABLE = frozenset(
         "d_to_jh",
     ]
 )
-#: unstressed function words native speakers reduce themselves ("give 'im", "she 'as")
-FUNCTION_WORDS = frozenset(
-    [
-        "he",
-        "him",
-        "his",
-        "her",
-        "has",
-        "have",
-        "had",
-        "a",
-        "an",
-        "the",
-        "to",
-        "of",
-        "and",
-        "for",
-        "with",
-        "at",
-        "in",
-        "on",
-        "is",
-        "as",
-    ]
-)
-_FUNCTION_WORD_EXEMPT = frozenset({"h_dropped", "i_ih_confusion", "vowel_insertion"})
 
 
 def _said(target: _Target, chosen: _Segment | None) -> Phones:
@@ -573,7 +547,7 @@ class SphinxScorer:
         canonical = said
         loop_votes: list[tuple[float, Variant]] = []
         for variant in target.variants:
-            if variant.slug in _FUNCTION_WORD_EXEMPT and target.token.key in FUNCTION_WORDS:
+            if natives_say_it(target.token.key, variant.slug):
                 continue
             picked = chosen is not None and chosen.choice == _dict_name(variant.phones)
             if variant.base != said:

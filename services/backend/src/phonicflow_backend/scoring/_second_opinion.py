@@ -30,12 +30,13 @@ from ._catalogue import ERRORS
 from ._lexicon import Lexicon, Phones
 from ._text import Token, tokenize
 from ._types import Assessment, ScorerConfig, WordResult
-from ._variants import Variant, variants
+from ._variants import Variant, natives_say_it, variants
 
 #: error types whose variants the second opinion asks about
 ASKED = frozenset(
     ["th_to_t", "th_to_d", "th_to_f", "th_to_s", "th_to_z", "h_as_r", "r_as_h", "h_dropped",
-     "i_ih_confusion", "final_s_dropped", "final_ed_dropped", "t_to_ch", "d_to_jh"]
+     "i_ih_confusion", "final_s_dropped", "final_ed_dropped", "t_to_ch", "d_to_jh",
+     "ng_to_n", "ae_eh_confusion"]
 )  # fmt: skip
 
 
@@ -98,7 +99,7 @@ def candidates(
             continue
         prons = lexicon.lookup(token.key)
         for variant in variants(token.key, prons, config.disabled_errors) if prons else []:
-            if variant.slug not in ASKED:
+            if variant.slug not in ASKED or natives_say_it(token.key, variant.slug):
                 continue
             flagged = word.error == variant.slug and " ".join(variant.phones) == word.heard_phones
             if not flagged and word.error is not None:

@@ -27,6 +27,21 @@ EPENTHETIC_VOWEL = "IY"
 PROTHETIC_VOWEL = "IH"
 _S_CLUSTER_NEXT = frozenset(["P", "T", "K", "M", "N", "L", "W"])
 
+#: unstressed function words native speakers reduce themselves ("give 'im", "she 'as")
+FUNCTION_WORDS = frozenset(
+    ["he", "him", "his", "her", "has", "have", "had", "a", "an", "the", "to", "of", "and",
+     "for", "with", "at", "in", "on", "is", "as"]
+)  # fmt: skip
+#: errors natives make themselves on function words ("'as", "end" for a reduced "and")
+_FUNCTION_WORD_EXEMPT = frozenset(
+    {"h_dropped", "i_ih_confusion", "vowel_insertion", "ae_eh_confusion"}
+)
+
+
+def natives_say_it(word: str, slug: str) -> bool:
+    """Whether ``slug`` on ``word`` is how native speakers say it too: never an error."""
+    return slug in _FUNCTION_WORD_EXEMPT and word in FUNCTION_WORDS
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -121,6 +136,36 @@ def _final_ed_dropped(word: str, ph: Phones) -> Iterator[tuple[Phones, str]]:
         yield ph[:-1], word[:-2] if word[-3] != "e" else word[:-1]
 
 
+def _ed_extra_syllable(word: str, ph: Phones) -> Iterator[tuple[Phones, str]]:
+    # "worked" said "work-ed", "played" "play-ed": a vowel before the -ed's t/d where English
+    # has none (after t or d, as in "wanted", it has one: the dictionary's IH D); not "speed"
+    if (
+        len(ph) >= 3 and ph[-1] in ("T", "D") and ph[-2] not in ("IH", "AH")
+        and word.endswith("ed") and len(word) > 4 and word[-3] not in "tde"
+    ):  # fmt: skip
+        stem = word[:-3] if word[-3] == word[-4] else word[:-2]  # "stopped": "stop-ed"
+        yield (*ph[:-1], "IH", "D"), stem + "-ed"
+
+
+def _final_l_vocalised(word: str, ph: Phones) -> Iterator[tuple[Phones, str]]:
+    # Portuguese "Brasil" ends in [w]: "feel" said "feeu", "school" said "schoou"
+    if len(ph) >= 2 and ph[-1] == "L" and ph[-2] in VOWELS and word.endswith("l"):
+        yield (*ph[:-1], "W"), word.rstrip("l") + "u"
+
+
+def _ng_to_n(word: str, ph: Phones) -> Iterator[tuple[Phones, str]]:
+    # a final NG said as N ("thing" → "thin", "raining" → "rainin")
+    if len(ph) >= 2 and ph[-1] == "NG" and word.endswith("ng"):
+        yield (*ph[:-1], "N"), word[:-1]
+
+
+def _ae_eh_confusion(word: str, ph: Phones) -> Iterator[tuple[Phones, str]]:
+    # Portuguese has no /æ/: "man" said "men", "bad" said "bed" (the first AE only)
+    if "AE" in ph and len(ph) >= 2 and "a" in word:
+        i = ph.index("AE")
+        yield (*ph[:i], "EH", *ph[i + 1 :]), word.replace("a", "e", 1)
+
+
 def _palatalised(stop: str, affricate: str, spell: tuple[str, str]) -> Rule:
     def rule(word: str, ph: Phones) -> Iterator[tuple[Phones, str]]:
         for i in range(len(ph) - 1):
@@ -148,6 +193,10 @@ RULES: dict[str, Rule] = {
     "final_ed_dropped": _final_ed_dropped,
     "t_to_ch": _palatalised("T", "CH", ("t", "ch")),
     "d_to_jh": _palatalised("D", "JH", ("d", "j")),
+    "ed_extra_syllable": _ed_extra_syllable,
+    "final_l_vocalised": _final_l_vocalised,
+    "ng_to_n": _ng_to_n,
+    "ae_eh_confusion": _ae_eh_confusion,
 }
 
 
